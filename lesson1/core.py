@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['PathList', 'ls', 'DocInfo', 'doc', 'default_device', 'to_device', 'in_notebook', 'show_progress', 'set_seed',
+__all__ = ['PathList', 'patch', 'DocInfo', 'doc', 'default_device', 'to_device', 'in_notebook', 'show_progress', 'set_seed',
            'seed_worker']
 
 # %% ../nbs/api/00_core.ipynb #aa8d147b
@@ -22,7 +22,17 @@ class PathList(list):
         more = ', ...' if len(self) > self.max_show else ''
         return f'(#{len(self)}) [{shown}{more}]'
 
-# %% ../nbs/api/00_core.ipynb #727830a2
+# %% ../nbs/api/00_core.ipynb #d5790875
+def patch(f):
+    "Decorator: add `f` as a method to the class its first parameter is annotated with (`def m(self: Cls)`)."
+    cls = next(iter(inspect.signature(f).parameters.values())).annotation
+    if isinstance(cls, str): cls = eval(cls, f.__globals__)
+    f.__qualname__ = f'{cls.__name__}.{f.__name__}'
+    setattr(cls, f.__name__, f)
+    return f
+
+# %% ../nbs/api/00_core.ipynb #99468a12
+@patch
 def ls(self: Path,
        n_max: int | None = None,  # return at most this many entries
        file_exts: str | list | None = None,  # keep only files with these extensions, e.g. '.jpg' or ['.png', '.jpg']
@@ -35,9 +45,7 @@ def ls(self: Path,
         items = [p for p in items if p.suffix.lower() in exts]
     return PathList(items[:n_max])
 
-Path.ls = ls
-
-# %% ../nbs/api/00_core.ipynb #b825ec04
+# %% ../nbs/api/00_core.ipynb #0ea3525e
 def _doc_url(obj) -> str | None:
     "Address of `obj`'s page on the docs site, from nbdev's symbol index, or None if it has none."
     from lesson1._modidx import d
@@ -49,7 +57,7 @@ def _doc_url(obj) -> str | None:
     parts = [s['doc_host'].rstrip('/'), s['doc_baseurl'].strip('/'), entry[0]]
     return '/'.join(p for p in parts if p)
 
-# %% ../nbs/api/00_core.ipynb #bec0a9e7
+# %% ../nbs/api/00_core.ipynb #882fd973
 def _signature(obj) -> str:
     "`obj`'s signature as text, with annotations evaluated where possible ('' if it has none)."
     for eval_str in (True, False):
@@ -57,7 +65,7 @@ def _signature(obj) -> str:
         except (TypeError, ValueError, NameError): continue
     return ''
 
-# %% ../nbs/api/00_core.ipynb #4283c5b5
+# %% ../nbs/api/00_core.ipynb #9b1b0af0
 class DocInfo:
     "What `doc` shows: `name`, `signature`, `docstring` and the docs-site `url`."
     def __init__(self, obj):
@@ -73,7 +81,7 @@ class DocInfo:
         link = f'\n\n[Show in docs]({self.url})' if self.url else ''
         return f'`{self.name}{self.signature}`\n\n{self.docstring}{link}'
 
-# %% ../nbs/api/00_core.ipynb #09137344
+# %% ../nbs/api/00_core.ipynb #1a3018b8
 def doc(obj):
     "Show `obj`'s signature with types, its docstring, and its page on the docs site."
     info = DocInfo(obj)
@@ -84,7 +92,7 @@ def doc(obj):
     except ImportError: pass
     print(info)
 
-# %% ../nbs/api/00_core.ipynb #3810b211
+# %% ../nbs/api/00_core.ipynb #7800daed
 _device_choice = None   # set by `default_device(use)`
 _warned_cpu = False
 
@@ -99,7 +107,7 @@ def _auto_device() -> torch.device:
     if _mps_ok(): return torch.device('mps')
     return torch.device('cpu')
 
-# %% ../nbs/api/00_core.ipynb #dd507b3b
+# %% ../nbs/api/00_core.ipynb #1f06a632
 def _check_device(dev: torch.device) -> torch.device:
     "Raise a clear error if `dev` cannot be used by this torch on this machine."
     if dev.type == 'cuda' and not torch.cuda.is_available():
@@ -110,7 +118,7 @@ def _check_device(dev: torch.device) -> torch.device:
         raise ValueError("MPS was requested but this torch/macOS cannot use it. Use default_device('cpu').")
     return dev
 
-# %% ../nbs/api/00_core.ipynb #0bbf60e3
+# %% ../nbs/api/00_core.ipynb #85dde62e
 def default_device(use: str | torch.device | None = None, # 'cpu', 'cuda', 'mps' or a torch.device to use from now on; 'auto' forgets the choice
                   ) -> torch.device:
     "The device lesson1 computes on; pass `use` to choose it for the rest of the session."
@@ -126,7 +134,7 @@ def default_device(use: str | torch.device | None = None, # 'cpu', 'cuda', 'mps'
               "Expect minutes where a GPU takes seconds; the lessons pick small settings for you.", file=sys.stderr)
     return dev
 
-# %% ../nbs/api/00_core.ipynb #67fa0611
+# %% ../nbs/api/00_core.ipynb #578e499e
 def to_device(b, device: torch.device | str | None = None):
     "Move tensors in `b` (nested lists, tuples, dicts) to `device` (default: `default_device()`)."
     device = default_device() if device is None else torch.device(device)
@@ -136,7 +144,7 @@ def to_device(b, device: torch.device | str | None = None):
     if isinstance(b, (list, tuple)): return type(b)(to_device(o, device) for o in b)
     return b
 
-# %% ../nbs/api/00_core.ipynb #a3d68842
+# %% ../nbs/api/00_core.ipynb #8f1dfa29
 def in_notebook() -> bool:
     "Whether this code runs in a Jupyter kernel, where widgets and HTML tables can be shown."
     try: from IPython import get_ipython
@@ -144,7 +152,7 @@ def in_notebook() -> bool:
     ip = get_ipython()
     return ip is not None and type(ip).__name__ == 'ZMQInteractiveShell'
 
-# %% ../nbs/api/00_core.ipynb #02bb99c3
+# %% ../nbs/api/00_core.ipynb #88aa2c94
 def show_progress() -> bool:
     "Whether to draw live progress bars: in a notebook or a terminal, unless `LESSON1_PROGRESS` says otherwise."
     env = os.environ.get('LESSON1_PROGRESS', '').strip().lower()
@@ -152,7 +160,7 @@ def show_progress() -> bool:
     if env in ('1', 'true', 'yes', 'on'): return True
     return in_notebook() or sys.stderr.isatty()
 
-# %% ../nbs/api/00_core.ipynb #a9081078
+# %% ../nbs/api/00_core.ipynb #6810d6f8
 def set_seed(s: int = 42, # the seed
              deterministic: bool = False, # also make GPU kernels deterministic (slower)
             ):
@@ -162,7 +170,7 @@ def set_seed(s: int = 42, # the seed
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
         torch.use_deterministic_algorithms(True, warn_only=True)
 
-# %% ../nbs/api/00_core.ipynb #72d33932
+# %% ../nbs/api/00_core.ipynb #315fc0cc
 def seed_worker(worker_id: int):
     "Seed Python and NumPy in a DataLoader worker from torch's per-worker seed."
     s = torch.initial_seed() % 2**32
