@@ -10,8 +10,8 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['PathList', 'patch', 'DocInfo', 'doc', 'default_device', 'to_device', 'in_notebook', 'show_progress', 'set_seed',
-           'seed_worker']
+__all__ = ['PathList', 'patch_to', 'patch', 'DocInfo', 'doc', 'default_device', 'to_device', 'in_notebook', 'show_progress',
+           'set_seed', 'seed_worker']
 
 # %% ../nbs/api/00_core.ipynb #aa8d147b
 class PathList(list):
@@ -22,16 +22,26 @@ class PathList(list):
         more = ', ...' if len(self) > self.max_show else ''
         return f'(#{len(self)}) [{shown}{more}]'
 
-# %% ../nbs/api/00_core.ipynb #d5790875
+# %% ../nbs/api/00_core.ipynb #63922f63
+def patch_to(cls, # the class to add to
+             cls_method: bool = False, # add it as a classmethod (e.g. a `from_*` factory)
+            ):
+    "Decorator: add the function (or property) below to `cls`, documented as `cls.name`."
+    def deco(f):
+        fn = f.fget if isinstance(f, property) else f
+        fn.__qualname__ = f'{cls.__name__}.{fn.__name__}'
+        setattr(cls, fn.__name__, classmethod(f) if cls_method else f)
+        return f
+    return deco
+
+# %% ../nbs/api/00_core.ipynb #5047b496
 def patch(f):
     "Decorator: add `f` as a method to the class its first parameter is annotated with (`def m(self: Cls)`)."
     cls = next(iter(inspect.signature(f).parameters.values())).annotation
     if isinstance(cls, str): cls = eval(cls, f.__globals__)
-    f.__qualname__ = f'{cls.__name__}.{f.__name__}'
-    setattr(cls, f.__name__, f)
-    return f
+    return patch_to(cls)(f)
 
-# %% ../nbs/api/00_core.ipynb #99468a12
+# %% ../nbs/api/00_core.ipynb #04f69a40
 @patch
 def ls(self: Path,
        n_max: int | None = None,  # return at most this many entries
@@ -45,7 +55,7 @@ def ls(self: Path,
         items = [p for p in items if p.suffix.lower() in exts]
     return PathList(items[:n_max])
 
-# %% ../nbs/api/00_core.ipynb #0ea3525e
+# %% ../nbs/api/00_core.ipynb #710f463a
 def _doc_url(obj) -> str | None:
     "Address of `obj`'s page on the docs site, from nbdev's symbol index, or None if it has none."
     from lesson1._modidx import d
@@ -57,7 +67,7 @@ def _doc_url(obj) -> str | None:
     parts = [s['doc_host'].rstrip('/'), s['doc_baseurl'].strip('/'), entry[0]]
     return '/'.join(p for p in parts if p)
 
-# %% ../nbs/api/00_core.ipynb #882fd973
+# %% ../nbs/api/00_core.ipynb #0684bf54
 def _signature(obj) -> str:
     "`obj`'s signature as text, with annotations evaluated where possible ('' if it has none)."
     for eval_str in (True, False):
@@ -65,7 +75,7 @@ def _signature(obj) -> str:
         except (TypeError, ValueError, NameError): continue
     return ''
 
-# %% ../nbs/api/00_core.ipynb #9b1b0af0
+# %% ../nbs/api/00_core.ipynb #92a2b750
 class DocInfo:
     "What `doc` shows: `name`, `signature`, `docstring` and the docs-site `url`."
     def __init__(self, obj):
@@ -81,7 +91,7 @@ class DocInfo:
         link = f'\n\n[Show in docs]({self.url})' if self.url else ''
         return f'`{self.name}{self.signature}`\n\n{self.docstring}{link}'
 
-# %% ../nbs/api/00_core.ipynb #1a3018b8
+# %% ../nbs/api/00_core.ipynb #cf3609e7
 def doc(obj):
     "Show `obj`'s signature with types, its docstring, and its page on the docs site."
     info = DocInfo(obj)
@@ -92,7 +102,7 @@ def doc(obj):
     except ImportError: pass
     print(info)
 
-# %% ../nbs/api/00_core.ipynb #7800daed
+# %% ../nbs/api/00_core.ipynb #c693ed25
 _device_choice = None   # set by `default_device(use)`
 _warned_cpu = False
 
@@ -107,7 +117,7 @@ def _auto_device() -> torch.device:
     if _mps_ok(): return torch.device('mps')
     return torch.device('cpu')
 
-# %% ../nbs/api/00_core.ipynb #1f06a632
+# %% ../nbs/api/00_core.ipynb #00a7565d
 def _check_device(dev: torch.device) -> torch.device:
     "Raise a clear error if `dev` cannot be used by this torch on this machine."
     if dev.type == 'cuda' and not torch.cuda.is_available():
@@ -118,7 +128,7 @@ def _check_device(dev: torch.device) -> torch.device:
         raise ValueError("MPS was requested but this torch/macOS cannot use it. Use default_device('cpu').")
     return dev
 
-# %% ../nbs/api/00_core.ipynb #85dde62e
+# %% ../nbs/api/00_core.ipynb #46f52b69
 def default_device(use: str | torch.device | None = None, # 'cpu', 'cuda', 'mps' or a torch.device to use from now on; 'auto' forgets the choice
                   ) -> torch.device:
     "The device lesson1 computes on; pass `use` to choose it for the rest of the session."
@@ -134,7 +144,7 @@ def default_device(use: str | torch.device | None = None, # 'cpu', 'cuda', 'mps'
               "Expect minutes where a GPU takes seconds; the lessons pick small settings for you.", file=sys.stderr)
     return dev
 
-# %% ../nbs/api/00_core.ipynb #578e499e
+# %% ../nbs/api/00_core.ipynb #461c1f71
 def to_device(b, device: torch.device | str | None = None):
     "Move tensors in `b` (nested lists, tuples, dicts) to `device` (default: `default_device()`)."
     device = default_device() if device is None else torch.device(device)
@@ -144,7 +154,7 @@ def to_device(b, device: torch.device | str | None = None):
     if isinstance(b, (list, tuple)): return type(b)(to_device(o, device) for o in b)
     return b
 
-# %% ../nbs/api/00_core.ipynb #8f1dfa29
+# %% ../nbs/api/00_core.ipynb #4917260c
 def in_notebook() -> bool:
     "Whether this code runs in a Jupyter kernel, where widgets and HTML tables can be shown."
     try: from IPython import get_ipython
@@ -152,7 +162,7 @@ def in_notebook() -> bool:
     ip = get_ipython()
     return ip is not None and type(ip).__name__ == 'ZMQInteractiveShell'
 
-# %% ../nbs/api/00_core.ipynb #88aa2c94
+# %% ../nbs/api/00_core.ipynb #0e799188
 def show_progress() -> bool:
     "Whether to draw live progress bars: in a notebook or a terminal, unless `LESSON1_PROGRESS` says otherwise."
     env = os.environ.get('LESSON1_PROGRESS', '').strip().lower()
@@ -160,7 +170,7 @@ def show_progress() -> bool:
     if env in ('1', 'true', 'yes', 'on'): return True
     return in_notebook() or sys.stderr.isatty()
 
-# %% ../nbs/api/00_core.ipynb #6810d6f8
+# %% ../nbs/api/00_core.ipynb #88b5bca8
 def set_seed(s: int = 42, # the seed
              deterministic: bool = False, # also make GPU kernels deterministic (slower)
             ):
@@ -170,7 +180,7 @@ def set_seed(s: int = 42, # the seed
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
         torch.use_deterministic_algorithms(True, warn_only=True)
 
-# %% ../nbs/api/00_core.ipynb #315fc0cc
+# %% ../nbs/api/00_core.ipynb #2f5535b8
 def seed_worker(worker_id: int):
     "Seed Python and NumPy in a DataLoader worker from torch's per-worker seed."
     s = torch.initial_seed() % 2**32
