@@ -238,12 +238,12 @@ def _split(n: int, valid_pct: float, seed: int | None) -> tuple[list, list]:
     idx = np.random.default_rng(seed).permutation(n)
     return sorted(idx[n_valid:].tolist()), sorted(idx[:n_valid].tolist())
 
-# %% ../nbs/api/03_data.ipynb #8b212293
+# %% ../nbs/api/03_data.ipynb #f8a39b3c
 def default_num_workers() -> int:
-    "Data-loading worker processes to use by default: 0 on Windows and macOS, else one per CPU core, at most 8."
+    "Data-loading worker processes to use by default: 0 on Windows, macOS and machines with 2 cores or fewer, else one per core, at most 8."
     if sys.platform in ('win32', 'darwin'): return 0
     n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
-    return min(n, 8)
+    return 0 if n <= 2 else min(n, 8)
 
 # %% ../nbs/api/03_data.ipynb #15b49989
 _CRASH = re.compile(r"DataLoader worker|exited unexpectedly|killed by signal|shared memory|Broken pipe|pickle|Can't get attribute", re.I)

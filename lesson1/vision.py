@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/api/09_vision.ipynb #f48f55fa
+# %% ../nbs/api/09_vision.ipynb #872759c1
 import re
 from pathlib import Path
 import numpy as np
@@ -15,9 +15,14 @@ from .core import *
 from .external import *
 from .transforms import *
 from .data import *
-from . import core as _core, external as _external, transforms as _transforms, data as _data
+from .learner import *
+from .schedule import *
+from .models import *
+from .interpret import *
+from . import (core as _core, external as _external, transforms as _transforms, data as _data,
+                     learner as _learner, schedule as _schedule, models as _models, interpret as _interpret)
 
-# %% ../nbs/api/09_vision.ipynb #98f0aad5
-_modules = [_core, _external, _transforms, _data]   # training modules: append them here
+# %% ../nbs/api/09_vision.ipynb #899442e1
+_modules = [_core, _external, _transforms, _data, _learner, _schedule, _models, _interpret]
 _libs = ['re', 'Path', 'np', 'torch', 'plt']
 __all__ = [*dict.fromkeys(n for m in _modules for n in m.__all__), *_libs]
