@@ -20,17 +20,7 @@ import argparse, os, platform, statistics, sys, tempfile, time
 from pathlib import Path
 
 
-def _cpu_name() -> str:
-    try:
-        for line in Path('/proc/cpuinfo').read_text().splitlines():
-            if line.startswith('model name'): return line.split(':', 1)[1].strip()
-    except OSError: pass
-    return platform.processor() or platform.machine()
-
-
-def _load() -> str:
-    try: return ' '.join(f'{x:.2f}' for x in os.getloadavg())
-    except OSError: return 'n/a'
+from _common import cpu_name as _cpu_name, load_avg as _load   # bench/ is on sys.path when run as a script
 
 
 def lesson1_loader(path, fnames, pat, bs, size, workers):
