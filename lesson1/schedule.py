@@ -107,9 +107,9 @@ class LRFinder(Callback):
         self.learn.model.load_state_dict(self.model_state)
         self.learn.opt.load_state_dict(self.opt_state)
 
-# %% ../nbs/api/05_schedule.ipynb #1831b0d9
+# %% ../nbs/api/05_schedule.ipynb #29290e68
 class LRFindResult(NamedTuple):
-    "What `lr_find` found: the suggested learning rate, the cautious `lr_min`, and the curve."
+    "What `lr_find` found: the suggested learning rate, `lr_min` (a tenth of where the loss was lowest), and the curve."
     suggestion: float | None  # learning rate where the loss falls fastest
     lr_min: float | None  # a tenth of the learning rate with the lowest loss
     lrs: list  # learning rate of each batch
@@ -127,12 +127,12 @@ def _suggest(lrs, losses, skip_start=10, skip_end=5):
     steep = int(np.gradient(ls, np.log(l)).argmin())
     return float(l[steep]), float(l[ls.argmin()] / 10)
 
-# %% ../nbs/api/05_schedule.ipynb #5ce32374
+# %% ../nbs/api/05_schedule.ipynb #0dbe1b56
 def _say(res: LRFindResult) -> str:
     "The suggestion as a sentence (for people who cannot see the plot, and for logs)."
     if res.suggestion is None: return f"lr_find: no suggestion ({len(res.lrs)} points are too few)."
     return (f"Suggested learning rate: {res.suggestion:.1e} (where the loss falls fastest). "
-            f"A cautious alternative: {res.lr_min:.1e} (a tenth of where the loss was lowest).")
+            f"Another rule of thumb: {res.lr_min:.1e} (a tenth of where the loss was lowest).")
 
 @patch_to(Learner)
 def lr_find(self: Learner, start_lr=1e-7, # first learning rate (float, slice or list)
