@@ -10,8 +10,8 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['PathList', 'patch_to', 'patch', 'DocInfo', 'doc', 'default_device', 'to_device', 'in_notebook', 'show_progress',
-           'set_seed', 'seed_worker']
+__all__ = ['PathList', 'patch_to', 'patch', 'DocInfo', 'doc', 'default_device', 'to_device', 'in_notebook', 'env_flag',
+           'show_progress', 'set_seed', 'seed_worker']
 
 # %% ../nbs/api/00_core.ipynb #aa8d147b
 class PathList(list):
@@ -162,15 +162,19 @@ def in_notebook() -> bool:
     ip = get_ipython()
     return ip is not None and type(ip).__name__ == 'ZMQInteractiveShell'
 
-# %% ../nbs/api/00_core.ipynb #0e799188
+# %% ../nbs/api/00_core.ipynb #9d787adb
+def env_flag(name: str) -> bool | None:
+    "The on/off environment variable `name`: True for 1/true/yes/on, False for 0/false/no/off, None if unset or other."
+    v = os.environ.get(name, '').strip().lower()
+    return True if v in ('1', 'true', 'yes', 'on') else False if v in ('0', 'false', 'no', 'off') else None
+
+# %% ../nbs/api/00_core.ipynb #f6a7be06
 def show_progress() -> bool:
     "Whether to draw live progress bars: in a notebook or a terminal, unless `LESSON1_PROGRESS` says otherwise."
-    env = os.environ.get('LESSON1_PROGRESS', '').strip().lower()
-    if env in ('0', 'false', 'no', 'off'): return False
-    if env in ('1', 'true', 'yes', 'on'): return True
-    return in_notebook() or sys.stderr.isatty()
+    flag = env_flag('LESSON1_PROGRESS')
+    return (in_notebook() or sys.stderr.isatty()) if flag is None else flag
 
-# %% ../nbs/api/00_core.ipynb #88b5bca8
+# %% ../nbs/api/00_core.ipynb #1a3b6692
 def set_seed(s: int = 42, # the seed
              deterministic: bool = False, # also make GPU kernels deterministic (slower)
             ):
@@ -180,7 +184,7 @@ def set_seed(s: int = 42, # the seed
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
         torch.use_deterministic_algorithms(True, warn_only=True)
 
-# %% ../nbs/api/00_core.ipynb #2f5535b8
+# %% ../nbs/api/00_core.ipynb #969962fa
 def seed_worker(worker_id: int):
     "Seed Python and NumPy in a DataLoader worker from torch's per-worker seed."
     s = torch.initial_seed() % 2**32
