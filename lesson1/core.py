@@ -4,7 +4,7 @@
 
 # %% ../nbs/api/00_core.ipynb #2184b39a
 from __future__ import annotations
-import inspect, os, random, sys, warnings
+import inspect, os, random, sys
 from pathlib import Path
 import numpy as np
 import torch
@@ -35,11 +35,17 @@ def patch_to(cls, # the class to add to
     return deco
 
 # %% ../nbs/api/00_core.ipynb #5047b496
-def patch(f):
-    "Decorator: add `f` as a method to the class its first parameter is annotated with (`def m(self: Cls)`)."
-    cls = next(iter(inspect.signature(f).parameters.values())).annotation
-    if isinstance(cls, str): cls = eval(cls, f.__globals__)
-    return patch_to(cls)(f)
+def patch(f=None, *, # the function to add (when used as a bare `@patch`)
+          cls_method: bool = False, # add it as a classmethod (`def m(cls: Cls)`)
+          as_prop: bool = False, # add it as a read-only property
+         ):
+    "Decorator: add `f` (a function or a property) to the class its first parameter is annotated with (`def m(self: Cls)`)."
+    if f is None: return lambda g: patch(g, cls_method=cls_method, as_prop=as_prop)
+    fn = inspect.unwrap(f.fget if isinstance(f, property) else f)   # unwrap: `f` may be wrapped, e.g. by contextmanager
+    cls = next(iter(inspect.signature(fn).parameters.values())).annotation
+    if isinstance(cls, str): cls = eval(cls, fn.__globals__)
+    patch_to(cls, cls_method=cls_method)(property(f) if as_prop else f)
+    return f
 
 # %% ../nbs/api/00_core.ipynb #04f69a40
 @patch
@@ -122,8 +128,9 @@ def _check_device(dev: torch.device) -> torch.device:
     "Raise a clear error if `dev` cannot be used by this torch on this machine."
     if dev.type == 'cuda' and not torch.cuda.is_available():
         build = 'a CUDA build' if torch.version.cuda else 'a CPU-only build'
+        unset = ", or unset LESSON1_DEVICE" if os.environ.get('LESSON1_DEVICE', '').strip() else ''
         raise ValueError(f"CUDA was requested but no usable GPU was found (torch {torch.__version__} is {build}). "
-                         "Use default_device('cpu'), or unset LESSON1_DEVICE.")
+                         f"Use default_device('cpu'){unset}.")
     if dev.type == 'mps' and not _mps_ok():
         raise ValueError("MPS was requested but this torch/macOS cannot use it. Use default_device('cpu').")
     return dev
@@ -140,7 +147,7 @@ def default_device(use: str | torch.device | None = None, # 'cpu', 'cuda', 'mps'
     dev = _auto_device()
     if dev.type == 'cpu' and not _warned_cpu:
         _warned_cpu = True
-        print(f"lesson1: no GPU found, so training runs on the CPU (torch {torch.__version__}). "
+        print(f"lesson1: no GPU found, so lesson1 runs on the CPU (torch {torch.__version__}). "
               "Expect minutes where a GPU takes seconds; the lessons pick small settings for you.", file=sys.stderr)
     return dev
 
