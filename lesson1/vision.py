@@ -6,23 +6,28 @@
 __all__ = []
 
 # %% ../nbs/api/10_vision.ipynb #872759c1
-import re
+import math, os, re, shutil
+from functools import partial
 from pathlib import Path
 import numpy as np
+import pandas as pd
+import PIL
+from PIL import Image
 import torch
 import matplotlib.pyplot as plt
 from .core import *
 from .external import *
 from .transforms import *
+from .image import *
 from .data import *
 from .learner import *
 from .schedule import *
 from .models import *
 from .interpret import *
-from . import (core as _core, external as _external, transforms as _transforms, data as _data,
+from . import (core as _core, external as _external, transforms as _transforms, image as _image, data as _data,
                      learner as _learner, schedule as _schedule, models as _models, interpret as _interpret)
 
 # %% ../nbs/api/10_vision.ipynb #899442e1
-_modules = [_core, _external, _transforms, _data, _learner, _schedule, _models, _interpret]
-_libs = ['re', 'Path', 'np', 'torch', 'plt']
+_modules = [_core, _external, _transforms, _image, _data, _learner, _schedule, _models, _interpret]
+_libs = ['np', 'torch', 'plt', 'pd', 'Path', 'os', 're', 'math', 'shutil', 'partial', 'PIL', 'Image']
 __all__ = [*dict.fromkeys(n for m in _modules for n in m.__all__), *_libs]
