@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy, math, warnings
 from typing import NamedTuple
 import numpy as np
-import torch
 from .core import *
 from .data import DatasetType
 from .learner import *
@@ -39,7 +38,7 @@ class OneCycleScheduler(Callback):
 
     def begin_fit(self):
         self.lr_maxs = lr_range(self.max_lr, len(self.learn.opt.param_groups))
-        self.total = max(1, self.learn.epochs * len(self.learn.dl(DatasetType.Train)))
+        self.total = max(1, self.learn.epochs * len(self.learn.data.dl(DatasetType.Train)))
         self.n_warm, self.it = max(1, int(self.total * self.pct_start)), 0
 
     def _at(self, it):
@@ -61,7 +60,7 @@ class OneCycleScheduler(Callback):
         if self.learn.training: self.it += 1
 
 # %% ../nbs/api/06_schedule.ipynb #93d75019
-@patch_to(Learner)
+@patch
 def fit_one_cycle(self: Learner, cyc_len: int, # number of epochs
                   max_lr=3e-3, # peak learning rate: float, slice(lo, hi) or list (one per layer group)
                   moms=(0.95, 0.85), # momentum at the start/end and at the peak
@@ -73,7 +72,7 @@ def fit_one_cycle(self: Learner, cyc_len: int, # number of epochs
                  ):
     "Train for `cyc_len` epochs with the one-cycle learning-rate and momentum schedule."
     sched = OneCycleScheduler(max_lr, moms, div_factor, pct_start, final_div)
-    return self._fit(cyc_len, max_lr, wd=wd, cbs=[sched] + _listify(cbs))
+    return self.fit(cyc_len, max_lr, wd=wd, cbs=[sched] + _listify(cbs))
 
 # %% ../nbs/api/06_schedule.ipynb #15f4a128
 class LRFinder(Callback):
@@ -83,6 +82,7 @@ class LRFinder(Callback):
         self.start_lr, self.end_lr, self.num_it, self.stop_div = start_lr, end_lr, num_it, stop_div
     def begin_fit(self):
         l = self.learn
+        self.model = l.model   # the module whose state we restore (a callback may swap `learn.model` during the fit)
         self.model_state = copy.deepcopy(l.model.state_dict())
         self.opt_state = copy.deepcopy(l.opt.state_dict())
         n = len(l.opt.param_groups)
@@ -104,7 +104,7 @@ class LRFinder(Callback):
     def after_step(self): self.it += 1
     def begin_validate(self): raise CancelValidException
     def after_fit(self):
-        self.learn.model.load_state_dict(self.model_state)
+        self.model.load_state_dict(self.model_state)
         self.learn.opt.load_state_dict(self.opt_state)
 
 # %% ../nbs/api/06_schedule.ipynb #29290e68
@@ -134,7 +134,7 @@ def _say(res: LRFindResult) -> str:
     return (f"Suggested learning rate: {res.suggestion:.1e} (where the loss falls fastest). "
             f"Another rule of thumb: {res.lr_min:.1e} (a tenth of where the loss was lowest).")
 
-@patch_to(Learner)
+@patch
 def lr_find(self: Learner, start_lr=1e-7, # first learning rate (float, slice or list)
             end_lr=10, # last learning rate, if the loss has not diverged before
             num_it: int = 100, # at most this many batches
@@ -142,11 +142,9 @@ def lr_find(self: Learner, start_lr=1e-7, # first learning rate (float, slice or
             wd: float | None = None, # weight decay (default: the learner's)
            ) -> LRFindResult:
     "Sweep the learning rate exponentially, record the loss, restore the learner, suggest a learning rate."
-    epochs = math.ceil(num_it / max(1, len(self.dl(DatasetType.Train))))
-    finder, prog = LRFinder(start_lr, end_lr, num_it, stop_div), self.progress
-    self.remove_cbs(prog)   # no results table for a sweep
-    try: self._fit(epochs, start_lr, wd=wd, cbs=finder)
-    finally: self.add_cbs(prog)
+    epochs = math.ceil(num_it / max(1, len(self.data.dl(DatasetType.Train))))
+    finder = LRFinder(start_lr, end_lr, num_it, stop_div)
+    with self.removed_cbs(getattr(self, 'progress', None)): self.fit(epochs, start_lr, wd=wd, cbs=finder)   # no results table for a sweep
     r = self.recorder
     res = LRFindResult(*_suggest(r.lrs, r.smooth_losses), list(r.lrs), list(r.smooth_losses))
     why = 'the loss diverged' if finder.diverged else 'num_it reached'
@@ -155,7 +153,7 @@ def lr_find(self: Learner, start_lr=1e-7, # first learning rate (float, slice or
     return res
 
 # %% ../nbs/api/06_schedule.ipynb #95833c02
-@patch_to(Recorder)
+@patch
 def plot(self: Recorder, skip_start: int = 10, # leave out this many points at the start
          skip_end: int = 5, # and this many at the end
          suggestion: bool = True, # mark and print the suggested learning rate
