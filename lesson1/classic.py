@@ -4,16 +4,14 @@
 
 # %% ../nbs/api/11_classic.ipynb #7cef5687
 from __future__ import annotations
-import math
 from pathlib import Path
 import numpy as np
-import torch
 from .core import *
 from .data import ImageDataBunch, DatasetType
 from .transforms import get_transforms, imagenet_stats
-from .learner import Callback, lr_range, accuracy
+from .learner import Learner, Callback, lr_range, accuracy
 from .schedule import *
-from .models import models, CnnLearner, cnn_learner
+from .models import models, cnn_learner
 
 # %% auto #0
 __all__ = ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'transforms_side_on', 'transforms_top_down', 'ModelTfms',
@@ -44,7 +42,11 @@ def tfms_from_model(f_model, # the architecture, e.g. resnet34
 
 # %% ../nbs/api/11_classic.ipynb #0f64bd00
 class ImageClassifierData:
-    "2017 API: data from folders of images; `from_paths` returns an `ImageDataBunch`."
+    "2017 API: images in folders, as an `ImageDataBunch` (`data.bunch`) plus the 2017 names; anything else is the bunch's."
+    def __init__(self, bunch: ImageDataBunch): self.bunch = bunch
+    def __getattr__(self, name): return getattr(self.bunch, name)   # only called for names not found on self
+    def __repr__(self): return f'{type(self).__name__} holding {self.bunch!r}'
+
     @classmethod
     def from_paths(cls, path: str | Path, # the folder holding `trn_name` and `val_name`
                    bs: int = 64, # batch size
@@ -52,25 +54,21 @@ class ImageClassifierData:
                    trn_name: str = 'train', val_name: str = 'valid', # names of the training and validation folders
                    test_name: str | None = None, # name of an unlabelled test folder, if any
                    num_workers: int | None = None, # processes loading images (default: what suits this machine)
-                  ) -> ImageDataBunch:
-        "A data bunch from `path/trn_name/<class>/*` and `path/val_name/<class>/*`."
+                  ) -> ImageClassifierData:
+        "Data from `path/trn_name/<class>/*` and `path/val_name/<class>/*`."
         if tfms is None: raise TypeError("Pass tfms=tfms_from_model(arch, sz), e.g. tfms_from_model(resnet34, 224).")
-        data = ImageDataBunch.from_folder(path, train=trn_name, valid=val_name, test=test_name, ds_tfms=tfms.ds_tfms,
-                                          size=tfms.sz, bs=bs, num_workers=num_workers)
-        return data.normalize(tfms.stats)
+        bunch = ImageDataBunch.from_folder(path, train=trn_name, valid=val_name, test=test_name, ds_tfms=tfms.ds_tfms,
+                                           size=tfms.sz, bs=bs, num_workers=num_workers)
+        return cls(bunch.normalize(tfms.stats))
 
-# %% ../nbs/api/11_classic.ipynb #a73434ad
-@patch_to(ImageDataBunch)
-@property
-def val_y(self: ImageDataBunch) -> np.ndarray:
-    "2017 API: the validation labels (class indices) as an array."
-    return np.asarray(self.valid_ds.y)
-
-@patch_to(ImageDataBunch)
-@property
-def trn_y(self: ImageDataBunch) -> np.ndarray:
-    "2017 API: the training labels (class indices) as an array."
-    return np.asarray(self.train_ds.y)
+    @property
+    def val_y(self) -> np.ndarray:
+        "The validation labels (class indices) as an array."
+        return np.asarray(self.bunch.valid_ds.y)
+    @property
+    def trn_y(self) -> np.ndarray:
+        "The training labels (class indices) as an array."
+        return np.asarray(self.bunch.train_ds.y)
 
 # %% ../nbs/api/11_classic.ipynb #c81e865b
 class SGDRScheduler(Callback):
@@ -79,10 +77,10 @@ class SGDRScheduler(Callback):
         self.lrs, self.cycle_len, self.cycle_mult = lrs, cycle_len, cycle_mult
     def begin_fit(self):
         self.tops = lr_range(self.lrs, len(self.learn.opt.param_groups))
-        self.nb, self.cycle_it = self.cycle_len * len(self.learn.dl(DatasetType.Train)), 0
+        self.nb, self.cycle_it = self.cycle_len * len(self.learn.data.dl(DatasetType.Train)), 0
     def begin_batch(self):
         if not self.learn.training: return
-        f = (1 + math.cos(math.pi * self.cycle_it / self.nb)) / 2
+        f = annealing_cos(1., 0., self.cycle_it / self.nb)
         for pg, top in zip(self.learn.opt.param_groups, self.tops): pg['lr'] = top * f
     def after_batch(self):
         if not self.learn.training: return
@@ -96,18 +94,23 @@ def _cycle_epochs(n_cycle: int, cycle_len: int | None, cycle_mult: int) -> int:
     return sum(cycle_len * cycle_mult ** i for i in range(n_cycle))
 
 # %% ../nbs/api/11_classic.ipynb #ce8c414f
-class ConvLearner(CnnLearner):
-    "2017 API: a CNN learner whose `fit` takes the learning rate first, then the number of cycles."
+class ConvLearner:
+    "2017 API: a `Learner` (`learn.learn`) whose `fit` takes the learning rate first, then the number of cycles."
+    def __init__(self, learn: Learner): object.__setattr__(self, 'learn', learn)
+    def __getattr__(self, name): return getattr(self.learn, name)   # only called for names not found on self
+    def __setattr__(self, name, value): setattr(self.learn, name, value)   # e.g. learn.precompute = False
+    def __repr__(self): return f'{type(self).__name__} holding {self.learn!r}'
+
     @classmethod
     def pretrained(cls, f, # the architecture, e.g. resnet34
-                   data: ImageDataBunch, # from `ImageClassifierData.from_paths`
+                   data: ImageClassifierData | ImageDataBunch, # from `ImageClassifierData.from_paths`
                    ps: float = 0.5, # dropout in the head
                    xtra_fc: list | None = None, # sizes of extra hidden layers in the head (default [512])
                    precompute: bool = False, # train the head on activations computed once
                    **kwargs): # passed to `cnn_learner` (e.g. pretrained=False)
         "A learner with the ImageNet body of `f` and a new head for `data`'s classes, frozen."
-        return cnn_learner(data, f, metrics=[accuracy], ps=ps, lin_ftrs=xtra_fc, precompute=precompute,
-                           learner_cls=cls, **kwargs)
+        bunch = getattr(data, 'bunch', data)
+        return cls(cnn_learner(bunch, f, metrics=[accuracy], ps=ps, lin_ftrs=xtra_fc, precompute=precompute, **kwargs))
 
     def fit(self, lrs, # learning rate: a float, or one per layer group (a list or array)
             n_cycle: int, # number of cycles
@@ -117,12 +120,12 @@ class ConvLearner(CnnLearner):
         "2017 API: train `n_cycle` cycles at `lrs`; with `cycle_len`, cosine annealing restarted each cycle."
         epochs = _cycle_epochs(n_cycle, cycle_len, cycle_mult)
         sched = [] if cycle_len is None else [SGDRScheduler(lrs, cycle_len, cycle_mult)]
-        return self._fit(epochs, lrs, wd=wd, cbs=sched + list(cbs or []))
+        return self.learn.fit(epochs, lrs, wd=wd, cbs=sched + list(cbs or []))
 
     @property
     def sched(self):
-        "2017 API: the recorder (`plot`, `plot_lr`, `plot_loss`), named as it was then."
-        return self.recorder
+        "2017 API: the recorder (`plot`, `plot_lr`, `plot_losses`), named as it was then."
+        return self.learn.recorder
 
 # %% ../nbs/api/11_classic.ipynb #85975988
 from .vision import *

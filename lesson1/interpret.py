@@ -39,9 +39,9 @@ class ClassificationInterpretation:
 
     @classmethod
     def from_learner(cls, learn, ds_type: DatasetType = DatasetType.Valid):
-        "Interpret `learn`'s predictions on the `ds_type` dataset (the validation set by default)."
-        probs, targets = learn.get_preds(ds_type)
-        return cls(learn.data.dl(ds_type).dataset, probs, targets, classes=learn.data.classes)
+        "Interpret `learn`'s predictions on every item of the `ds_type` dataset (the validation set by default)."
+        probs, targets, losses = learn.get_preds(ds_type, with_loss=True)   # every item, in the order of ...
+        return cls(learn.data.ordered_dl(ds_type).dataset, probs, targets, losses, classes=learn.data.classes)   # ... this dataset
 
     def __len__(self): return len(self.targets)
     def __repr__(self):
