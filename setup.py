@@ -1,8 +1,10 @@
 """Packaging for lesson1, driven by nbdev 2's settings.ini (no pkg_resources: new setuptools removed it)."""
+import re
 from configparser import ConfigParser
 import setuptools
 
-assert setuptools.__version__ >= '36.2', 'setuptools is too old: pip install -U setuptools'
+def _version(v: str) -> tuple: return tuple(int(n) for n in re.findall(r'\d+', v)[:3])   # '80.9.0' -> (80, 9, 0)
+if _version(setuptools.__version__) < (64,): raise RuntimeError('setuptools is too old: pip install -U setuptools')
 
 config = ConfigParser(delimiters=['='])
 config.read('settings.ini', encoding='utf-8')
