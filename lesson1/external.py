@@ -4,21 +4,23 @@
 
 # %% ../nbs/api/01_external.ipynb #c1f3c4f2
 from __future__ import annotations
-import gzip, hashlib, json, os, posixpath, re, shutil, ssl, sys, tarfile, tempfile, urllib.error, urllib.request, warnings, zipfile, zlib
+import gzip, hashlib, json, lzma, math, os, posixpath, re, shutil, ssl, sys, tarfile, time, urllib.error, urllib.request, warnings, zipfile, zlib
 from contextlib import contextmanager
 from http.client import HTTPException
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
-from filelock import FileLock, Timeout
+from filelock import FileLock
 from tqdm.auto import tqdm
 from . import __version__
 from .core import show_progress, env_flag
+try: import fcntl
+except ImportError: fcntl = None   # Windows: `_locked` uses filelock there
 
 # %% auto #0
-__all__ = ['checks', 'download_timeout', 'lock_timeout', 'URLs', 'data_dir', 'archive_dir', 'offline', 'url2name', 'Check',
-           'archive_check', 'DownloadError', 'OfflineError', 'ArchiveError', 'UnsafeArchiveError',
-           'UnverifiedDownloadWarning', 'download_url', 'extract_archive', 'untar_data']
+__all__ = ['checks', 'lock_timeout', 'download_timeout', 'download_min_rate', 'layouts', 'URLs', 'data_dir', 'archive_dir',
+           'offline', 'url2name', 'Check', 'archive_check', 'DownloadError', 'OfflineError', 'ArchiveError',
+           'UnsafeArchiveError', 'UnverifiedDownloadWarning', 'download_url', 'extract_archive', 'untar_data']
 
 # %% ../nbs/api/01_external.ipynb #09282152
 class URLs:
@@ -50,19 +52,31 @@ def offline() -> bool:
 # %% ../nbs/api/01_external.ipynb #cd22c92f
 _ARCHIVE_EXTS = ('.tar.gz', '.tgz', '.tar.bz2', '.tbz2', '.tar.xz', '.txz', '.tar', '.zip')
 
+def _plain(name: str, what: str, url: str) -> str:
+    "`name` if it is one plain, visible path component; else a `ValueError` saying why `url` is refused."
+    if name and not name.startswith('.') and not re.search(r'[/\\\x00-\x1f]', name): return name
+    raise ValueError(f"Cannot use the address {url!r}: it gives the {what} {name!r}, which is not a plain name (it is empty, "
+                     "starts with '.', or holds '/', '\\' or a control character), so it could point outside the data and "
+                     "archive folders. Use an address that ends with a plain file name such as 'name.tgz'.")
+
 def _url_file(url: str) -> str:
-    "The file name at the end of `url` (query and fragment dropped)."
-    name = unquote(urlsplit(str(url)).path.rstrip('/').split('/')[-1])
-    if not name or name in ('.', '..'): raise ValueError(f"Cannot tell a file name from the address {url!r}: it should end with something like 'name.tgz'.")
-    return name
+    "The file name at the end of `url` (query and fragment dropped, percent-escapes decoded), checked to be plain."
+    return _plain(unquote(urlsplit(str(url)).path.rstrip('/').split('/')[-1]), 'archive name', url)
 
 # %% ../nbs/api/01_external.ipynb #62ca729b
 def url2name(url: str) -> str:
     "Name of the folder that the archive at `url` is unpacked into: its file name without extension."
     name = _url_file(url)
-    for e in _ARCHIVE_EXTS:
-        if name.lower().endswith(e): return name[:-len(e)]
-    return name
+    ext = next((e for e in _ARCHIVE_EXTS if name.lower().endswith(e)), '')
+    return _plain(name[:len(name) - len(ext)], 'dataset name', url)
+
+# %% ../nbs/api/01_external.ipynb #3a4fd54c
+def _inside(root: Path, name: str) -> Path:
+    "`root/name`, refusing it unless, with links in `root` resolved, it is an entry directly inside `root`."
+    real = os.path.realpath(root)
+    if os.path.dirname(os.path.normpath(os.path.join(real, name))) != real:
+        raise ValueError(f"Refusing {name!r}: it does not name an entry directly inside {root}, so nothing is written or deleted there.")
+    return Path(root)/name
 
 # %% ../nbs/api/01_external.ipynb #25c12412
 class Check(NamedTuple):
@@ -118,13 +132,55 @@ class ArchiveError(ValueError):
     "An archive is damaged or is not a tar or zip file, so it cannot be unpacked."
 
 class UnsafeArchiveError(ArchiveError):
-    "An archive holds paths or links that would land outside the folder it is unpacked into."
+    "An archive holds paths or links that would land outside its folder, or would unpack to far more than its size."
 
 class UnverifiedDownloadWarning(UserWarning):
     "A file is downloaded from an address with no known size or checksum in `checks`."
 
+# %% ../nbs/api/01_external.ipynb #5f52b4ae
+def _hidden(path: Path, kind: str) -> Path:
+    "The hidden file or folder `.<name>.<kind>` beside `path`, where lesson1 keeps its bookkeeping about `path`."
+    return path.parent/f'.{path.name}.{kind}'
+
+# %% ../nbs/api/01_external.ipynb #cff2ef48
+def _lock_once(lock: Path) -> int | None:
+    "Try once to lock the file `lock` (created if missing): the open descriptor if we got it, else None."
+    fd = os.open(lock, os.O_RDONLY | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        now = os.stat(lock)   # still the file we locked? (its last holder may have deleted it meanwhile)
+        if (now.st_dev, now.st_ino) == (os.fstat(fd).st_dev, os.fstat(fd).st_ino): return fd
+    except (BlockingIOError, FileNotFoundError): pass
+    os.close(fd)
+    return None
+
+# %% ../nbs/api/01_external.ipynb #a21f5c23
+lock_timeout = 3600  # seconds to wait for another process that is writing the same dataset or archive
+
+def _open_lock(lock: Path) -> int | None:
+    "`_lock_once`, with an error that names the folder when the lock file cannot be created."
+    try: return _lock_once(lock)
+    except OSError as e: raise PermissionError(f"Cannot create the lock file {lock} ({e.strerror}): lesson1 needs to write in {lock.parent}.") from None
+
+@contextmanager
+def _locked(target: Path):
+    "Hold the lock of `target` (a dataset folder or an archive), waiting for another process if needed; delete it after."
+    lock, deadline = _hidden(target, 'lock'), time.monotonic() + lock_timeout
+    if fcntl is None:
+        with FileLock(str(lock), timeout=lock_timeout): yield
+        return
+    if (fd := _open_lock(lock)) is None: print(f"Another process is getting {target.name}; waiting for it to finish...", file=sys.stderr)
+    while fd is None:
+        if time.monotonic() > deadline: raise DownloadError(f"Gave up waiting for another process to finish {target} (lock file {lock}) after {lock_timeout} s.")
+        time.sleep(0.05); fd = _open_lock(lock)
+    try: yield
+    finally:
+        lock.unlink(missing_ok=True)   # before unlocking: a process waiting on this file then sees it is gone and starts over
+        os.close(fd)
+
 # %% ../nbs/api/01_external.ipynb #9b125ce7
-download_timeout = 30  # seconds to wait for the server to connect or to send the next bytes
+download_timeout = 30      # seconds to wait for the server to connect or to send the next bytes
+download_min_rate = 10_000  # slowest average download (bytes/s) accepted over each `download_timeout` seconds
 
 # %% ../nbs/api/01_external.ipynb #781ddbca
 def _ssl_context() -> ssl.SSLContext:
@@ -163,28 +219,59 @@ def _is_html(head: bytes) -> bool:
     "Whether the first bytes of a body look like a web page."
     return head.lstrip()[:15].lower().startswith((b'<!doctype html', b'<html'))
 
+# %% ../nbs/api/01_external.ipynb #c224d0cd
+class _Pace:
+    "Give up on a download still running after `deadline` s, or bringing under `min_rate` bytes/s over `window` s."
+    def __init__(self, deadline: float, window: float, min_rate: float):
+        self.deadline, self.window, self.min_rate = deadline, window, min_rate
+        self.start = self.since = time.monotonic(); self.n = 0
+
+    def check(self, n: int):
+        "Raise `_Retry` if the download, now at `n` bytes, is too slow."
+        now = time.monotonic()
+        if now - self.start > self.deadline: raise _Retry(f"it was still running after {round(self.deadline, 1):,} s, its deadline")
+        if now - self.since < self.window: return
+        if (rate := (n - self.n) / (now - self.since)) < self.min_rate:
+            raise _Retry(f"it slowed to {rate:.0f} bytes/s, under the minimum of {self.min_rate:.0f} (lesson1.external.download_min_rate)")
+        self.since, self.n = now, n
+
+# %% ../nbs/api/01_external.ipynb #d74e6efe
+def _deadline(resp, expected: Check | None, timeout: float, min_rate: float) -> float:
+    "Default seconds for a whole download: `timeout`, plus its size (registered, else announced) at `min_rate`."
+    size = (expected and expected.size) or int(resp.headers.get('Content-Length') or 0)
+    return timeout + size / min_rate if size else math.inf
+
+def _size_limit(resp, expected: Check | None) -> int | None:
+    "The most bytes to accept: the registered size; a server announcing another size is refused at once."
+    size, announced = expected and expected.size, int(resp.headers.get('Content-Length') or 0) or None
+    if size and announced and announced != size: raise _Retry(f"the server announced {announced} bytes, but {size} are registered")
+    return size or None
+
 # %% ../nbs/api/01_external.ipynb #52e9ff9a
-def _save(resp, part: Path, desc: str) -> int:
-    "Stream the body of `resp` into `part` with a progress bar; return the number of bytes written."
+def _save(resp, part: Path, desc: str, limit: int | None, pace: _Pace) -> int:
+    "Stream the body of `resp` into `part` (stopping past `limit` bytes), at the pace `pace` allows; return its size."
     total = int(resp.headers.get('Content-Length') or 0) or None
-    n = 0
+    read, n, head = resp.read1 if hasattr(resp, 'read1') else resp.read, 0, b''
     with open(part, 'wb') as f, tqdm(total=total, unit='B', unit_scale=True, unit_divisor=1024, desc=desc,
                                      disable=not show_progress()) as bar:
-        while chunk := resp.read(2**16):
-            if n == 0 and _is_html(chunk): raise DownloadError(f"{resp.url} sent a web page where an archive was expected.")
+        while chunk := read(2**16 if limit is None else min(2**16, limit + 1 - n)):
+            if len(head) < 64 and _is_html(head := head + chunk): raise DownloadError(f"{resp.url} sent a web page where an archive was expected.")
             f.write(chunk); n += len(chunk); bar.update(len(chunk))
+            if limit is not None and n > limit: raise _Retry(f"the server sent more than the {limit} bytes registered (reading stopped there)")
+            pace.check(n)
     if total is not None and n != total: raise _Retry(f"the download was cut short: {n} of {total} bytes arrived")
     return n
 
 # %% ../nbs/api/01_external.ipynb #e987d92e
-def _download_once(url: str, fname: Path, expected: Check | None, timeout: float) -> Path:
+def _download_once(url: str, fname: Path, expected: Check | None, timeout: float, min_rate: float, deadline: float | None) -> Path:
     "One attempt at downloading `url` to `fname` through `fname.part`; the part file never survives a failure."
     part = fname.with_name(fname.name + '.part')
     try:
         with _open(url, timeout) as resp:
             if resp.headers.get_content_type() == 'text/html':
                 raise DownloadError(f"{url} sent a web page (text/html) where an archive was expected: the address is probably wrong or needs a login.")
-            try: _save(resp, part, fname.name)
+            pace = _Pace(deadline or _deadline(resp, expected, timeout, min_rate), timeout, min_rate)
+            try: _save(resp, part, fname.name, _size_limit(resp, expected), pace)
             except (TimeoutError, ConnectionError, HTTPException) as e: raise _Retry(f"the connection broke: {e!r}") from None
         problem = _archive_problem(part, expected)
         if problem: raise _Retry(f"the file does not match the registry: {problem}")
@@ -196,19 +283,23 @@ def _download_once(url: str, fname: Path, expected: Check | None, timeout: float
 def download_url(url: str, # address of the file
                  fname: Path | str, # where to save it
                  expected: Check | None = None, # what the file must match; None: only its announced length is checked
-                 timeout: float | None = None, # seconds to wait on the network; default `download_timeout`
+                 timeout: float | None = None, # seconds to wait on the network, and the window for `min_rate`; default `download_timeout`
+                 min_rate: float | None = None, # slowest average bytes/s accepted over each `timeout` seconds; default `download_min_rate`
+                 deadline: float | None = None, # most seconds for the whole download; default `timeout` + expected size / `min_rate`
                 ) -> Path:
     "Download `url` to `fname` through a `.part` file, check it against `expected`, and try once more if it comes out broken."
     fname = Path(fname); fname.parent.mkdir(parents=True, exist_ok=True)
     if offline(): raise OfflineError(f"LESSON1_OFFLINE=1, so {url} is not downloaded. Put the file at {fname}, or set LESSON1_OFFLINE=0.")
     if expected is None: warnings.warn(f"No size or checksum is known for {url}; only its length is checked. "
                                        "Add an entry to lesson1.external.checks to verify it.", UnverifiedDownloadWarning)
-    for attempt in (1, 2):
-        try: return _download_once(url, fname, expected, timeout or download_timeout)
-        except _Retry as e:
-            if attempt == 2: raise DownloadError(f"Downloading {url} to {fname} failed twice; last time {e}. "
-                                                 "The broken file was deleted and nothing was unpacked.") from None
-            print(f"Downloading {fname.name} failed ({e}); trying once more.", file=sys.stderr)
+    pace = (timeout or download_timeout, min_rate or download_min_rate, deadline)
+    with _locked(fname):
+        for attempt in (1, 2):
+            try: return _download_once(url, fname, expected, *pace)
+            except _Retry as e:
+                if attempt == 2: raise DownloadError(f"Downloading {url} to {fname} failed twice; last time {e}. "
+                                                     "The broken file was deleted and nothing was unpacked.") from None
+                print(f"Downloading {fname.name} failed ({e}); trying once more.", file=sys.stderr)
 
 # %% ../nbs/api/01_external.ipynb #34d6e94c
 def _unsafe(fname: Path, name: str, why: str) -> UnsafeArchiveError:
@@ -234,35 +325,69 @@ def _check_member(fname: Path, m: tarfile.TarInfo):
     if m.linkname.startswith('/') or target == '..' or target.startswith('../'):
         raise _unsafe(fname, m.name, f'is a link to {m.linkname!r}, outside the dataset folder')
 
-# %% ../nbs/api/01_external.ipynb #8ea0ec29
-_BROKEN = (tarfile.ReadError, tarfile.CompressionError, zipfile.BadZipFile, gzip.BadGzipFile, EOFError, zlib.error)
+# %% ../nbs/api/01_external.ipynb #63ccec87
+class _Budget:
+    "Count what an archive unpacks to, refusing it past `ratio` times its size: in bytes, and in files of 4 KiB (a disk block)."
+    def __init__(self, fname: Path, ratio: float | None):
+        self.fname, self.ratio, self.size, self.bytes, self.files = fname, ratio, fname.stat().st_size, 0, 0
+        self.max_bytes = math.inf if ratio is None else ratio * max(self.size, 2**16)   # a tiny archive may still hold a few files
+        self.max_files = self.max_bytes / 4096
 
-def _checked(tf: tarfile.TarFile, fname: Path):
-    "The entries of `tf`, each checked just before it is unpacked (so the archive is read only once)."
+    def add(self, name: str, size: int):
+        "Count the entry `name` of `size` bytes, refusing the archive if that takes it over budget."
+        self.bytes += size; self.files += 1
+        if self.bytes <= self.max_bytes and self.files <= self.max_files: return
+        raise UnsafeArchiveError(f"Refusing to unpack {self.fname}: by its entry {name!r} it already unpacks to {self.files:,} files and "
+                                 f"{self.bytes:,} bytes, more than max_ratio={self.ratio} times its own size of {self.size:,} bytes allows "
+                                 f"({self.max_files:,.0f} files or {self.max_bytes:,.0f} bytes). It may be a decompression bomb; if you "
+                                 "trust it, pass a larger max_ratio, or max_ratio=None for no limit.")
+
+# %% ../nbs/api/01_external.ipynb #8ea0ec29
+_BROKEN = (tarfile.ReadError, tarfile.CompressionError, zipfile.BadZipFile, gzip.BadGzipFile, EOFError, zlib.error, lzma.LZMAError)
+
+def _checked(tf: tarfile.TarFile, fname: Path, budget: _Budget):
+    "The entries of `tf`, each checked and counted just before it is unpacked (so the archive is read only once)."
     for m in tf:
         _check_member(fname, m)
+        budget.add(m.name, m.size)
         yield m
 
-def _unpack_tar(fname: Path, dest: Path):
-    "Unpack the tar file `fname` (any compression) into `dest`, checking every entry."
-    with tarfile.open(fname, 'r:*') as tf:
+# %% ../nbs/api/01_external.ipynb #7d4de99e
+class _TarInfo(tarfile.TarInfo):
+    "A `TarInfo` that notes on its archive when reading it met a proper end-of-archive block."
+    @classmethod
+    def fromtarfile(cls, tf):
+        try: return super().fromtarfile(tf)
+        except tarfile.EOFHeaderError: tf.ended_cleanly = True; raise
+
+def _check_end(tf: tarfile.TarFile, fname: Path):
+    "Refuse a tar file that stops before its end-of-archive block, or whose compressed stream is cut or damaged."
+    if not getattr(tf, 'ended_cleanly', False):
+        raise ArchiveError(f"{fname} ends early, without the end-of-archive block that every complete tar file has (it stops "
+                           f"after {tf.offset:,} bytes of content): it was cut short, so files may be missing.")
+    while tf.fileobj.read(2**20): pass   # read to the very end, so that gzip, bz2 or xz check its length and checksum
+
+# %% ../nbs/api/01_external.ipynb #0b2bbbe0
+def _unpack_tar(fname: Path, dest: Path, budget: _Budget):
+    "Unpack the tar file `fname` (any compression) into `dest`, checking every entry, and that the archive is whole."
+    with tarfile.open(fname, 'r:*', tarinfo=_TarInfo) as tf:
         extra = {'filter': 'data'} if hasattr(tarfile, 'data_filter') else {}
-        try: tf.extractall(dest, members=_checked(tf, fname), **extra)
+        try: tf.extractall(dest, members=_checked(tf, fname, budget), **extra)
         except getattr(tarfile, 'FilterError', ()) as e: raise _unsafe(fname, e.tarinfo.name, f'was refused by the tar filter ({e})') from None
+        _check_end(tf, fname)
 
 # %% ../nbs/api/01_external.ipynb #3d9b5c1e
-def _unpack_zip(fname: Path, dest: Path):
-    "Unpack the zip file `fname` into `dest` after checking every name."
-    with zipfile.ZipFile(fname) as zf:
-        for name in zf.namelist(): _check_name(fname, name)
+def _unpack_zip(fname: Path, dest: Path, budget: _Budget):
+    "Unpack the zip file `fname` into `dest` after checking every name and counting every declared size."
+    with zipfile.ZipFile(fname) as zf:   # (zipfile never writes more than an entry's declared size: it fails its checksum first)
+        for info in zf.infolist(): _check_name(fname, info.filename); budget.add(info.filename, info.file_size)
         zf.extractall(dest)
 
 # %% ../nbs/api/01_external.ipynb #5f65d4a7
-def _unpack(fname: Path, dest: Path):
-    "Unpack the tar or zip file `fname` into `dest`; raise `ArchiveError` if it is damaged."
-    try:
-        if zipfile.is_zipfile(fname): _unpack_zip(fname, dest)
-        else: _unpack_tar(fname, dest)
+def _unpack(fname: Path, dest: Path, max_ratio: float | None = 100):
+    "Unpack the tar or zip file `fname` into `dest`, within `max_ratio` (see `_Budget`); raise `ArchiveError` if it is damaged."
+    budget = _Budget(fname, max_ratio)
+    try: (_unpack_zip if zipfile.is_zipfile(fname) else _unpack_tar)(fname, dest, budget)
     except _BROKEN as e:
         raise ArchiveError(f"{fname} could not be unpacked: it is damaged or not a tar/zip archive ({e}).") from None
 
@@ -273,126 +398,238 @@ def _content_root(folder: Path) -> Path:
     if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink(): return entries[0]
     return folder
 
+# %% ../nbs/api/01_external.ipynb #0e901efc
+def _remove(p: Path):
+    "Delete the file, link or folder `p` if there is one (a link is removed, never followed)."
+    if p.is_symlink() or p.is_file(): p.unlink()
+    elif p.exists(): shutil.rmtree(p)
+
+def _unpack_beside(fname: Path, path: Path, max_ratio: float | None) -> Path:
+    "Unpack `fname` into the hidden folder `.<name>.unpacking` beside `path`; return the folder that holds the dataset."
+    tmp = _hidden(path, 'unpacking')
+    _remove(tmp); tmp.mkdir()
+    try: _unpack(fname, tmp, max_ratio)
+    except BaseException: _remove(tmp); raise
+    return _content_root(tmp)
+
+# %% ../nbs/api/01_external.ipynb #c5a35b16
+def _swap_in(new: Path, path: Path) -> Path:
+    "Move the complete folder `new` to `path`, after setting aside what was there; return where that went, to delete next."
+    old = _hidden(path, 'replaced')
+    if os.path.lexists(path): os.rename(path, old)
+    os.rename(new, path)
+    _remove(_hidden(path, 'unpacking'))   # empty by now, when the dataset was a folder inside it
+    return old
+
+def _tidy(path: Path):
+    "Clear what a killed process left beside `path` (call it holding the lock); put back a folder it had set aside."
+    _remove(_hidden(path, 'unpacking'))
+    old = _hidden(path, 'replaced')
+    if os.path.lexists(old) and not os.path.lexists(path): os.rename(old, path)
+    else: _remove(old)
+
 # %% ../nbs/api/01_external.ipynb #bc81498d
 def extract_archive(fname: Path | str, # the tar (.tgz, .tar.gz, .tar...) or zip file
                     path: Path | str, # the folder the dataset should end up in (replaced if it exists)
+                    max_ratio: float | None = 100, # most it may unpack to, in times its own size (bytes, and files of 4 KiB); None: no limit
                    ) -> Path:
     "Safely unpack `fname` so that its contents end up in the folder `path`, all at once or not at all."
     fname, path = Path(fname), Path(path)
     if not fname.is_file(): raise FileNotFoundError(f"There is no archive at {fname}.")
+    path = _inside(path.parent, path.name).absolute()   # refuses '.', '..', '/'
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'))
-    try:
-        _unpack(fname, tmp)
-        if path.exists(): shutil.rmtree(path)
-        os.rename(_content_root(tmp), path)
-    finally: shutil.rmtree(tmp, ignore_errors=True)
+    with _locked(path):
+        _tidy(path)
+        _remove(_swap_in(_unpack_beside(fname, path, max_ratio), path))
     return path
 
 # %% ../nbs/api/01_external.ipynb #72d64a04
 def _marker(path: Path) -> Path:
-    "The hidden file next to the dataset folder `path` that says its unpacking finished."
-    return path.parent/f'.{path.name}.complete'
+    "The hidden file beside the dataset folder `path` that says lesson1 unpacked it completely, and from where."
+    return _hidden(path, 'complete')
 
-def _ready(path: Path) -> bool:
-    "Whether the dataset folder `path` can be used as is: complete, or simply present when offline."
-    return path.is_dir() and (_marker(path).exists() or offline())
+def _write_atomic(p: Path, text: str):
+    "Write `text` to the file `p` all at once: into a temporary file, then renamed over it."
+    tmp = p.with_name(p.name + '.tmp'); tmp.write_text(text); os.replace(tmp, p)
 
 # %% ../nbs/api/01_external.ipynb #4f3852c9
 def _mark_complete(path: Path, url: str, fname: Path):
-    "Write the completion marker of `path` atomically, noting where it came from."
-    m = _marker(path)
-    tmp = m.with_name(m.name + '.tmp')
-    tmp.write_text(json.dumps({'url': url, 'archive': str(fname)}))
-    os.replace(tmp, m)
+    "Write the completion marker of `path`, noting the address and the archive it came from."
+    _write_atomic(_marker(path), json.dumps({'url': url, 'archive': str(fname)}))
+
+def _source(path: Path) -> str | None:
+    "The address that the completion marker of `path` names; None when there is no readable marker."
+    try: return json.loads(_marker(path).read_text())['url']
+    except (OSError, ValueError, KeyError, TypeError): return None
+
+def _origin(fname: Path) -> Path:
+    "The hidden file beside the archive `fname` that holds the address lesson1 downloaded it from."
+    return _hidden(fname, 'url')
 
 # %% ../nbs/api/01_external.ipynb #10c4a934
-lock_timeout = 3600  # seconds to wait for another process that is getting the same dataset
+layouts: dict[str, tuple[str, ...]] = {
+    URLs.PETS:         ('images',),
+    URLs.MNIST_SAMPLE: ('labels.csv', 'train', 'valid'),
+    URLs.MNIST_TINY:   ('labels.csv', 'test', 'train', 'valid'),
+    URLs.DOGSCATS:     ('train', 'valid'),
+}
 
-@contextmanager
-def _locked(fname: Path):
-    "Hold the lock file next to the archive `fname`, telling the user if another process has it."
-    fname.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(fname.with_name(f'.{fname.name}.lock')))
-    try: lock.acquire(timeout=0.05)
-    except Timeout:
-        print(f"Another process is getting {fname.name}; waiting for it to finish...", file=sys.stderr)
-        try: lock.acquire(timeout=lock_timeout)
-        except Timeout: raise DownloadError(f"Gave up waiting for another process to get {fname} (lock file {lock.lock_file}).") from None
-    try: yield
-    finally: lock.release()
+def _missing(url: str, path: Path) -> list[str]:
+    "What the folder `path` lacks to look like the dataset of `url`: its entries in `layouts`, else any content at all."
+    if not path.is_dir(): return ['everything (it is not a folder)']
+    want = layouts.get(url)
+    if want is None: return [] if any(path.iterdir()) else ['any content']
+    return [n for n in want if not (path/n).exists()]
+
+# %% ../nbs/api/01_external.ipynb #1a3bd92a
+def _clash(what: str, place: Path, src: str, url: str) -> ValueError:
+    "The error for `url`, whose dataset would use `place` (a dataset folder or an archive) that came from `src`."
+    return ValueError(f"{what} {place} came from {src}, and {url} would use the same one, because both addresses end in the "
+                      "same file name. lesson1 never mixes two datasets: to keep both, give this one its own places with "
+                      f"untar_data({url!r}, dest=..., fname=...); to replace the one from {src}, pass force_download=True.")
+
+_noted: set[Path] = set()   # folders already announced as not verified (the note is printed once)
+
+def _usable(url: str, path: Path, verify: bool | None) -> bool:
+    "Whether the dataset folder `path` can be returned as it is (see the table above)."
+    if not path.is_dir(): return False
+    if (src := _source(path)) is not None:
+        if src == url: return True
+        raise _clash('The dataset folder', path, src, url)
+    if verify is not None or _missing(url, path): return verify is False   # no marker: `verify` decides, else the layout
+    if not offline() and path not in _noted:
+        _noted.add(path)
+        print(f"Using {path} as it is: it has the expected layout but no completion marker (copied by hand?), so its contents "
+              "were not verified. untar_data(..., verify=True) replaces it with a checked download.", file=sys.stderr)
+    return True
 
 # %% ../nbs/api/01_external.ipynb #85d03df4
+def _folder_fix(url: str, path: Path) -> str:
+    "How to provide the dataset folder by hand, given what is at `path` now (never what the user already did)."
+    if not os.path.lexists(path): return f"put the unpacked dataset folder at {path}"
+    if missing := _missing(url, path): return f"complete the folder {path}, which lacks {', '.join(missing)}"
+    return f"use the folder {path} as it is, by leaving out verify=True and force_download=True"
+
 def _how_to_fix(url: str, fname: Path, path: Path) -> str:
     "What a user without network can do to provide the dataset of `url` by hand."
     return (f"To provide it by hand: download {url} with any tool and save it as {fname} (it is then unpacked from there "
-            f"without network), or put the unpacked dataset folder at {path}. With LESSON1_OFFLINE=1, lesson1 never tries "
+            f"without network), or {_folder_fix(url, path)}. With LESSON1_OFFLINE=1, lesson1 never tries "
             "the network. LESSON1_DATA and LESSON1_ARCHIVE choose the two folders.")
 
-def _offline_error(url: str, fname: Path, path: Path, why: str) -> OfflineError:
-    "The error for a dataset that is missing while `LESSON1_OFFLINE=1`."
-    return OfflineError(f"LESSON1_OFFLINE=1, so lesson1 does not download {url}, and {why}. " + _how_to_fix(url, fname, path)
-                        + " Or set LESSON1_OFFLINE=0 to let it download.")
+def _not_here(url: str, fname: Path, path: Path) -> str:
+    "What keeps the dataset of `url` from being used without network: what is (not) at `path` and at `fname`."
+    if not os.path.lexists(path): folder = f"there is no folder {path}"
+    elif missing := _missing(url, path): folder = f"the folder {path} lacks {', '.join(missing)}"
+    else: folder = f"the folder {path} has no completion marker (and verify=True)"
+    return f"{folder} and no archive {fname}"
+
+def _offline_error(url: str, fname: Path, path: Path, why: str | None = None) -> OfflineError:
+    "The error for a dataset that is missing while `LESSON1_OFFLINE=1`; `why` defaults to `_not_here`."
+    return OfflineError(f"LESSON1_OFFLINE=1, so lesson1 does not download {url}, and {why or _not_here(url, fname, path)}. "
+                        + _how_to_fix(url, fname, path) + " Or set LESSON1_OFFLINE=0 to let it download.")
+
+# %% ../nbs/api/01_external.ipynb #a1405b2d
+_DATA_FIX, _ARCHIVE_FIX = 'set LESSON1_DATA to another folder (or pass dest=)', 'set LESSON1_ARCHIVE to another folder (or pass fname=)'
+
+def _no_file_in_the_way(folder: Path, fix: str):
+    "Refuse a `folder` that is, or lies inside, a file, naming that file and `fix`."
+    if blocker := next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None):
+        raise NotADirectoryError(f"{folder} cannot be used as a folder, because {blocker} is a file. Move that file away, or {fix}.")
+
+def _writable_dir(folder: Path, doing: str, fix: str) -> Path:
+    "Create `folder` if needed and check that lesson1 can write there (to do `doing`); else an error naming `fix`."
+    _no_file_in_the_way(folder, fix)
+    try: folder.mkdir(parents=True, exist_ok=True)
+    except PermissionError: pass   # reported just below, in words
+    if not os.access(folder, os.W_OK | os.X_OK):
+        state = 'it is read-only' if folder.exists() else 'it cannot be created'
+        raise PermissionError(f"lesson1 cannot {doing} in {folder}: {state}. Make it writable, or {fix}.")
+    return folder
 
 # %% ../nbs/api/01_external.ipynb #91c17b95
 def _download(url: str, fname: Path, path: Path):
-    "Download `url` to `fname`, adding to any error how to provide the dataset by hand."
+    "Download `url` to `fname` and note where it came from; any error says how to provide the dataset by hand."
+    _writable_dir(fname.parent, 'save the archive', _ARCHIVE_FIX)
     try: download_url(url, fname, checks.get(url))
     except DownloadError as e: raise DownloadError(f"{e}\n{_how_to_fix(url, fname, path)}") from None
+    _write_atomic(_origin(fname), url)
+
+def _drop_archive(fname: Path):
+    "Delete the archive `fname` and the note of its address."
+    fname.unlink(missing_ok=True); _origin(fname).unlink(missing_ok=True)
 
 # %% ../nbs/api/01_external.ipynb #f4476c36
 def _get_archive(url: str, fname: Path, path: Path, force: bool):
     "Make sure a correct archive of `url` is at `fname`: keep a good one, else download it (not offline)."
     if fname.exists() and not force:
+        if _origin(fname).exists() and (src := _origin(fname).read_text()) != url: raise _clash('The archive', fname, src, url)
         problem = _archive_problem(fname, checks.get(url))
         if not problem: return
         if offline(): raise _offline_error(url, fname, path, f"the archive {fname} is not the expected file ({problem})")
         print(f"{fname} is not the expected file ({problem}); downloading it again.", file=sys.stderr)
-    if offline(): raise _offline_error(url, fname, path, f"it is not here: no folder {path} and no archive {fname}")
+    if offline(): raise _offline_error(url, fname, path)
     _download(url, fname, path)
 
 # %% ../nbs/api/01_external.ipynb #5cb5e943
-def _unpack_or_refetch(url: str, fname: Path, path: Path):
-    "Unpack `fname` into `path`; if the archive is damaged, delete it, download it once more and retry."
-    try: return extract_archive(fname, path)
+def _unpack_or_refetch(url: str, fname: Path, path: Path, max_ratio: float | None) -> Path:
+    "Unpack `fname` beside `path` (see `_unpack_beside`); if the archive is damaged, delete it, download it once more and retry."
+    try: return _unpack_beside(fname, path, max_ratio)
     except UnsafeArchiveError: raise
     except ArchiveError as e:
         if offline(): raise _offline_error(url, fname, path, f"the archive {fname} could not be unpacked ({e})") from None
-        fname.unlink(missing_ok=True)
+        _drop_archive(fname)
         print(f"{e} Deleted it; downloading it again.", file=sys.stderr)
     _download(url, fname, path)
-    try: return extract_archive(fname, path)
+    try: return _unpack_beside(fname, path, max_ratio)
     except UnsafeArchiveError: raise
     except ArchiveError as e:
-        fname.unlink(missing_ok=True)
+        _drop_archive(fname)
         raise DownloadError(f"{e} It was deleted. {_how_to_fix(url, fname, path)}") from None
 
 # %% ../nbs/api/01_external.ipynb #deb8839f
-def _clear_leftovers(path: Path):
-    "Remove what an interrupted unpacking of `path` left: hidden temporary folders, and warn about an unmarked folder."
-    for t in path.parent.glob(f'.{path.name}.*.tmp'): shutil.rmtree(t, ignore_errors=True)
-    if path.exists() and not _marker(path).exists():
-        warnings.warn(f"{path} has no completion marker ({_marker(path).name}): its unpacking was interrupted, "
-                      "so it is unpacked again. (To use a folder you copied there by hand as is, set LESSON1_OFFLINE=1.)")
+def _archive_path(url: str, fname: Path | str | None) -> Path:
+    "Where the archive of `url` is kept: `fname` if given, else `archive_dir()/<file name in url>`, checked to lie inside it."
+    return Path(fname).expanduser().absolute() if fname else _inside(archive_dir(), _url_file(url))
+
+def _dataset_path(url: str, dest: Path | str | None) -> Path:
+    "Where the dataset of `url` goes: `dest` (default `data_dir()`) / its name, checked to lie directly inside."
+    return _inside(Path(dest or data_dir()).expanduser().absolute(), url2name(url))
+
+def _check_places(url: str, fname: Path, path: Path):
+    "Before anything is written: refuse folders that are files, fail at once offline with nothing to unpack, make the data folder."
+    _no_file_in_the_way(path.parent, _DATA_FIX); _no_file_in_the_way(fname.parent, _ARCHIVE_FIX)
+    if offline() and not fname.exists(): raise _offline_error(url, fname, path)
+    _writable_dir(path.parent, 'unpack the dataset', _DATA_FIX)
+
+def _say_why_replaced(url: str, path: Path, verify: bool | None):
+    "Tell the user why the folder at `path`, which has no completion marker, is about to be replaced."
+    if not os.path.lexists(path): return
+    why = 'verify=True asks for a checked copy' if verify else f"it lacks {', '.join(_missing(url, path))}"
+    print(f"{path} has no completion marker and {why}: replacing it with a fresh copy from {url} "
+          "(the old folder is deleted once the new one is complete).", file=sys.stderr)
 
 # %% ../nbs/api/01_external.ipynb #2ddd68f2
 def untar_data(url: str, # address of the archive, e.g. `URLs.PETS`
                fname: Path | str | None = None, # where to keep the archive; default `archive_dir()/<file name in url>`
                dest: Path | str | None = None, # folder to unpack the dataset folder into; default `data_dir()`
                force_download: bool = False, # download and unpack again even if the dataset is complete
+               verify: bool | None = None, # True: only trust a folder lesson1 unpacked itself; False: use any folder there (see above)
+               max_ratio: float | None = 100, # most the archive may unpack to, in times its own size (see `extract_archive`); None: no limit
               ) -> Path:
     "Download the archive at `url` (once), unpack it safely (once), and return the folder of the dataset."
-    fname = Path(fname).expanduser() if fname else archive_dir()/_url_file(url)
-    path = Path(dest or data_dir()).expanduser()/url2name(url)
+    fname, path = _archive_path(url, fname), _dataset_path(url, dest)
     if force_download and offline():
         warnings.warn('LESSON1_OFFLINE=1: force_download=True is ignored, nothing is downloaded.'); force_download = False
-    if not force_download and _ready(path): return path
-    if offline() and not fname.exists(): raise _offline_error(url, fname, path, f"it is not here: no folder {path} and no archive {fname}")
-    with _locked(fname):
-        if not force_download and _ready(path): return path   # another process finished it while we waited
+    if not force_download and _usable(url, path, verify): return path
+    _check_places(url, fname, path)
+    with _locked(path):
+        _tidy(path)
+        if not force_download and _usable(url, path, verify): return path   # another process finished it while we waited
+        if not force_download: _say_why_replaced(url, path, verify)
         _get_archive(url, fname, path, force_download)
-        _clear_leftovers(path)
-        _marker(path).unlink(missing_ok=True)   # while it is being replaced, nobody may take it for complete
-        _unpack_or_refetch(url, fname, path)
-        _mark_complete(path, url, fname)
+        new = _unpack_or_refetch(url, fname, path, max_ratio)
+        _marker(path).unlink(missing_ok=True)   # from here, no marker vouches for what is at `path`...
+        old = _swap_in(new, path)
+        _mark_complete(path, url, fname)         # ...until the new folder is in place; only then is the old one deleted
+        _remove(old)
     return path
