@@ -23,6 +23,7 @@ nb_execution_mode = 'off'
 nb_merge_streams = True
 nb_render_markdown_format = 'myst'   # show_doc and doc() results are markdown with tables and raw HTML
 nb_ipywidgets_js = {}                # widget views would need JavaScript from the internet: shown as text instead
+nb_mime_priority_overrides = [('html', 'application/vnd.jupyter.widget-view+json', None)]
 myst_enable_extensions = ['colon_fence', 'dollarmath', 'attrs_block', 'attrs_inline', 'html_image']
 myst_all_links_external = True       # links are already final, relative .html addresses (see tools/build_docs.py)
 suppress_warnings = ['myst.header', 'mystnb.unknown_mime_type', 'misc.highlighting_failure']
@@ -47,3 +48,9 @@ html_theme_options = {
     'show_toc_level': 2,
     'navigation_with_keys': False,
 }
+
+def setup(app):
+    "Quarto's callout blocks (`::: {.callout-note}` ... `:::`), which nbdev notebooks use, render as admonitions."
+    from docutils.parsers.rst.directives import admonitions
+    for kind in ('note', 'tip', 'warning', 'important', 'caution'):
+        app.add_directive(f'.callout-{kind}', getattr(admonitions, kind.capitalize()))

@@ -18,7 +18,7 @@ import argparse, functools, http.server, inspect, json, os, re, shutil, sys, tem
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_docs import ROOT, discover, modidx, settings, site_dir  # noqa: E402
+from build_docs import ROOT, discover, modidx, settings  # noqa: E402
 
 FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-sync',
          '--disable-background-networking', '--disable-component-update', '--window-size=1280,1600']
@@ -225,10 +225,10 @@ def main():
     ap.add_argument('--nbs', help='notebook folder the site was built from (default: settings.ini nbs_path)')
     ap.add_argument('--screenshots', default=str(ROOT/'screenshots'))
     a = ap.parse_args()
-    site = Path(a.site or site_dir()).resolve()
+    site = Path(a.site or settings().doc_path).resolve()
     if not (site/'index.html').exists(): sys.exit(f'No site in {site}: run `python tools/build_docs.py` first.')
     shots = Path(a.screenshots); shots.mkdir(parents=True, exist_ok=True)
-    pages = discover(a.nbs)
+    pages = discover()
     t0 = time.time()
     srv, base = serve(site)
     drv, profile = browser()

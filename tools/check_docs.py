@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, unquote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_docs import ROOT, discover, modidx, settings, site_dir  # noqa: E402
+from build_docs import ROOT, discover, modidx, settings  # noqa: E402
 
 problems = []
 def fail(msg): problems.append(msg)
@@ -173,7 +173,7 @@ def check_search(site, nbs_pages, entries):
 
 def main(folder=None):
     cfg = settings()
-    folder = Path(folder or site_dir(cfg)).resolve()
+    folder = Path(folder or cfg.doc_path).resolve()
     if not (folder/'index.html').exists():
         sys.exit(f'No site in {folder}: build it first with `python tools/build_docs.py`.')
     nbs_pages, idx = discover(), modidx()
