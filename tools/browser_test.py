@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Open the built site in headless Chromium and check that pages really render; screenshots go to screenshots/.
 
-    python tools/browser_test.py [--site _docs] [--nbs nbs] [--screenshots screenshots]
+    python tools/browser_test.py [--site _docs] [--screenshots screenshots]
 
 Serves the site on 127.0.0.1 (a free port) and drives Chromium through chromedriver (selenium), offline:
 - home page: its title, and the "Lessons" and "API" navigation with a visible link to every page;
@@ -60,11 +60,15 @@ def browser():
     return drv, profile
 
 def load(drv, url):
-    drv.get(url)
-    for _ in range(100):
-        if drv.execute_script('return document.readyState') == 'complete': break
-        time.sleep(0.05)
+    drv.get(url)  # returns once the page has loaded (Selenium's default page load strategy)
     drv.execute_script('return document.fonts ? document.fonts.ready : null')
+
+def wait_for(drv, js, *args, timeout=10):
+    "The first truthy result of the script `js`, tried until `timeout` seconds have passed; None if none came."
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+    try: return WebDriverWait(drv, timeout).until(lambda d: d.execute_script(js, *args))
+    except TimeoutException: return None
 
 def shot(drv, folder, name):
     drv.save_screenshot(str(folder/f'{name}.png'))
@@ -135,11 +139,7 @@ def test_lesson(drv, base, p, shots, pets=False):
     if tables:
         check(got['tables'] >= tables, f"{p['page']}: {got['tables']} of {tables} table outputs shown")
     if math:  # MathJax comes with the site (sphinx-mathjax-offline) and typesets after the page has loaded
-        n = 0
-        for _ in range(100):
-            n = drv.execute_script("return document.querySelectorAll('main mjx-container').length")
-            if n: break
-            time.sleep(0.1)
+        n = wait_for(drv, "return document.querySelectorAll('main mjx-container').length") or 0
         check(n > 0, f"{p['page']}: maths typeset offline by MathJax ({n} formulas)")
     if batch or pets:
         fig = drv.execute_script("""
@@ -209,11 +209,8 @@ def test_api(drv, base, shots):
 
 def test_search(drv, base, name, page, shots):
     load(drv, base + f'search.html?q={name}')
-    hrefs = []
-    for _ in range(100):  # the search runs in JavaScript after the page has loaded
-        hrefs = drv.execute_script("return [...document.querySelectorAll('#search-results a')].map(a => a.getAttribute('href'))")
-        if hrefs: break
-        time.sleep(0.1)
+    # the search runs in JavaScript after the page has loaded
+    hrefs = wait_for(drv, "return [...document.querySelectorAll('#search-results a')].map(a => a.getAttribute('href'))") or []
     check(any(h.split('#')[0].split('?')[0].endswith(page) for h in hrefs),
           f'search: "{name}" finds {page} offline ({len(hrefs)} results)')
     shot(drv, shots, 'search')
@@ -222,7 +219,6 @@ def test_search(drv, base, name, page, shots):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--site', help='built site (default: settings.ini doc_path, _docs/)')
-    ap.add_argument('--nbs', help='notebook folder the site was built from (default: settings.ini nbs_path)')
     ap.add_argument('--screenshots', default=str(ROOT/'screenshots'))
     a = ap.parse_args()
     site = Path(a.site or settings().doc_path).resolve()
