@@ -2,6 +2,7 @@
 """Build the documentation site (lessons + API reference) from the notebooks in nbs/, offline, into _docs/.
 
     python tools/build_docs.py [--serve]    # then check it: tools/check_docs.py, tools/browser_test.py
+    rm -rf _proc                            # ... to make nbdev process every notebook again, changed or not
 
 Quarto, nbdev's usual renderer, cannot be installed offline, so Sphinx (myst-nb, sphinx-book-theme) renders:
 1. nbdev's `proc_nbs` (what `nbdev_docs` runs first) runs nbdev's processors on the notebooks, in parallel; by
@@ -10,9 +11,10 @@ Quarto, nbdev's usual renderer, cannot be installed offline, so Sphinx (myst-nb,
 2. the notebooks go to _proc/docs_src/ under nbdev's page names (nbs/api/00_core.ipynb -> api/core.html);
 3. Sphinx renders them with their saved outputs (nothing runs again) and builds the offline search index.
 """
-import argparse, contextlib, json, os, re, shutil, subprocess, sys, yaml
+import argparse, contextlib, json, os, re, runpy, shutil, subprocess, sys, yaml
 from pathlib import Path, PurePosixPath
 from docutils.nodes import make_id  # the id docutils gives a section titled `text`
+from execnb.nbio import mk_cell
 from fastcore.basics import AttrDict
 from nbdev.config import get_config
 from nbdev.doclinks import nbglob
@@ -44,8 +46,7 @@ def discover():
 
 def modidx():
     "nbdev's symbol index (lesson1/_modidx.py) as a dict, read without importing the library."
-    exec((settings().lib_path/'_modidx.py').read_text(encoding='utf-8'), ns := {})
-    return ns['d']
+    return runpy.run_path(str(settings().lib_path/'_modidx.py'))['d']
 
 # ---- MystNb, the processor settings.ini's `procs` adds: a processed notebook -> one for myst-nb -------------
 _re_dir = re.compile(r'^\s*#\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
@@ -76,11 +77,7 @@ def linker(cfg, page, rel):
         return _re_link.sub(lambda m: m[1] + url(m[2]) + m[3], md)
     return link
 
-def _md(src, id):  # an AttrDict: nbdev keeps the cells that have a .source
-    return AttrDict(cell_type='markdown', id=id, metadata={}, source=src)
-
-def _divs(ids, kind, skip=None):
-    "Empty divs carrying the anchors `ids` (but `skip`, the id of the section itself)."
+def _divs(ids, kind, skip=None):  # empty divs carrying the anchors `ids` (but `skip`, the id of the section itself)
     return ''.join(f'<div id="{a}" class="nbdev-anchor nbdev-{kind}"></div>\n'
                    for a in dict.fromkeys(ids) if a and a != skip)
 
@@ -92,8 +89,8 @@ class Entry:
         if (h := _re_heading.search(md)) and src:  # the [source] link goes under the heading, floated right by our CSS
             link_ = f'<a class="nbdev-source reference external" href="{src[1]}">[source]</a>'
             md = f'{md[:h.end()]}\n\n{link_}\n{md[h.end():]}'
-        self.md, self.aliases, self.cell = link(md), [], _md('', id)
-        self.sec, self.anchor = (make_id(h[2]), h[2].strip('`').lower()) if h else (None, None)
+        self.md, self.aliases, self.cell = link(md), [], mk_cell('', 'markdown', id=id)
+        self.sec, self.anchors = (make_id(h[2]), [h[2].strip('`').lower()]) if h else (None, [])
 
 class MystNb(Processor):
     "nbdev processor, run after nbdev's own: turns the notebook into the one myst-nb renders as nbdev's page."
@@ -107,9 +104,11 @@ class MystNb(Processor):
         fm = yaml.safe_load(c.source.strip('-\n ')) if c and c.cell_type == 'raw' and c.source.startswith('---') else {}
         head = f"# {fm.get('title') or Path(rel).stem}\n"
         if fm.get('description'): head += f"\n{{.nbdev-description}}\n{fm['description']}\n"
-        self.nb.cells = [new for c in [_md(head, 'nbdev-title')] + self.nb.cells for new in self.convert(c)]
+        cells = [mk_cell(head, 'markdown', id='nbdev-title')] + self.nb.cells
+        self.nb.cells = [new for c in cells for new in self.convert(c)]
         self.anchor_all()
         self.nb.metadata.pop('widgets', None)  # widget state (from nbdev's exec_show_docs): no widgets run offline
+        self.nb.metadata.setdefault('kernelspec', dict(name='python3', display_name='Python 3', language='python'))
 
     def convert(self, c):
         "The cells that cell `c` becomes (none for raw cells: the front matter is the title cell now)."
@@ -134,19 +133,23 @@ class MystNb(Processor):
     def anchor_all(self):
         """Every _modidx anchor of this page must exist, so `doc(obj)` always lands: names without an entry of their
         own (methods not shown, private helpers) point at their class's entry, else at the top of the page."""
+        idx = sorted((k, v[0].partition('#')) for m in modidx()['syms'].values() for k, v in m.items())
+        anchors = [anchor for _, (page, _, anchor) in idx if page == self.page]
+        for e in self.entries:  # an entry headed by a bare name (`added_cbs`, say) documents `Learner.added_cbs`
+            if e.anchors and e.anchors[0] not in anchors:
+                e.anchors += [a for a in anchors if a.endswith('.' + e.anchors[0])][:1]
         md = '\n'.join(c.source for c in self.nb.cells if c.cell_type == 'markdown')
         present = {make_id(h[2]) for h in _re_heading.finditer(md)}
-        present |= {a for e in self.entries for a in (e.sec, e.anchor)}
-        by_anchor, top = {e.anchor: e for e in self.entries}, []
-        for key, (loc, _) in sorted((k, v) for m in modidx()['syms'].values() for k, v in m.items()):
-            page, _, anchor = loc.partition('#')
-            if page != self.page or anchor in present: continue
+        present |= {a for e in self.entries for a in (e.sec, *e.anchors)}
+        by_anchor, top = {a: e for e in self.entries for a in e.anchors}, []
+        for anchor in anchors:
+            if anchor in present: continue
             parent = by_anchor.get(anchor.rsplit('.', 1)[0]) if '.' in anchor else None
             (parent.aliases if parent else top).append(anchor)
             present.add(anchor)
         if top: self.nb.cells[0].source = _divs(top, 'alias') + '\n' + self.nb.cells[0].source
         for e in self.entries:
-            divs = _divs([e.anchor], 'entry', e.sec) + _divs(e.aliases, 'alias', e.sec)
+            divs = _divs(e.anchors, 'entry', e.sec) + _divs(e.aliases, 'alias', e.sec)
             e.cell.source = divs + ('\n' if divs else '') + e.md
 
 # ---- the build ------------------------------------------------------------------------------------------------
@@ -156,15 +159,13 @@ def _toctrees(pages):
     return '\n\n'.join(f'```{{toctree}}\n:caption: {caption}\n:hidden:\n\n{docs[k]}\n```'
                        for k, caption in (('lesson', 'Lessons'), ('api', 'API')) if docs[k])
 
-def build(force=False):
+def build():
     "Process the notebooks with nbdev, put them under their page names, run Sphinx: returns the site (`doc_path`)."
     os.chdir(ROOT)  # nbdev reads settings.ini from the working directory
     cfg, pages = settings(), discover()
-    print(f'nbdev: processing {len(pages)} notebooks', flush=True)
     # proc_nbs processes again the notebooks changed since its last run, or all of them when settings.ini changed;
     newest = max(f.stat().st_mtime for f in [Path(__file__), *cfg.lib_path.glob('*.py')])  # or MystNb or the library
-    try: proc_nbs(cfg.nbs_path, skip_folder_re=SKIP_DIRS,
-                  force=force or (PROC.exists() and PROC.stat().st_mtime < newest))
+    try: proc_nbs(cfg.nbs_path, skip_folder_re=SKIP_DIRS, force=PROC.exists() and PROC.stat().st_mtime < newest)
     except Exception:
         __import__('traceback').print_exc()
         sys.exit('nbdev could not process a notebook (above). To document a notebook nbdev runs its exported cells, '
@@ -176,7 +177,7 @@ def build(force=False):
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(src, dst)
     home = json.loads((SRC/'index.ipynb').read_text(encoding='utf-8'))
-    home['cells'].append(_md(_toctrees(pages), 'nbdev-toctree'))
+    home['cells'].append(dict(cell_type='markdown', id='nbdev-toctree', metadata={}, source=_toctrees(pages)))
     (SRC/'index.ipynb').write_text(json.dumps(home), encoding='utf-8')
     print(f'Sphinx: {SRC.relative_to(ROOT)} -> {cfg.doc_path}', flush=True)
     shutil.rmtree(HTML, ignore_errors=True)  # Sphinx writes here (myst-nb puts scratch files next to it), then it moves
@@ -190,10 +191,9 @@ def build(force=False):
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    ap.add_argument('--force', action='store_true', help='process every notebook again, changed or not')
     ap.add_argument('--serve', action='store_true', help='serve the site on http://127.0.0.1:8000 afterwards')
     a = ap.parse_args()
-    site = build(a.force)
+    site = build()
     print(f'Site: {site/"index.html"}')
     with contextlib.suppress(KeyboardInterrupt):
         if a.serve: subprocess.run([sys.executable, '-m', 'http.server', '-b', '127.0.0.1', '-d', str(site), '8000'])
