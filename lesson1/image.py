@@ -74,13 +74,16 @@ def _walk(top: Path, recurse: bool, skipped: list):
             elif recurse: (links if e.is_symlink() else plain).append((Path(e.path), via_link or e.is_symlink()))
 
 # %% ../nbs/api/03_image.ipynb #5083bd40
+def _broken_link(p, err: OSError) -> str:
+    "`p (what is wrong with it)` for the link `p` that could not be followed (`err`)."
+    what = 'which leads round in a loop' if err.errno == errno.ELOOP else 'which does not exist (a dangling link)'
+    return f'{p} (a link to {os.readlink(p)!r}, {what})'
+
 def _file_id(e: os.DirEntry) -> tuple:
     "`((device, inode), None)` for a regular file (through links), or `(None, why it is left out)`."
     try: st = e.stat()
     except OSError as err:
-        if not e.is_symlink(): return None, f'{e.path} (could not be read: {err.strerror})'
-        what = 'loops back to itself' if err.errno == errno.ELOOP else 'points to nothing (a dangling link)'
-        return None, f'{e.path} (a link to {os.readlink(e.path)!r} that {what})'
+        return None, _broken_link(e.path, err) if e.is_symlink() else f'{e.path} (could not be read: {err.strerror})'
     if not stat.S_ISREG(st.st_mode): return None, f'{e.path} (not a regular file)'
     return (st.st_dev, st.st_ino), None
 
@@ -148,7 +151,11 @@ class BadImageError(OSError, ValueError):
 
 def _read(fn: Path) -> bytes:
     "All the bytes of the file `fn`; an OSError naming it when it is not a regular file or cannot be read."
-    if not stat.S_ISREG(os.stat(fn).st_mode):
+    try: st = os.stat(fn)
+    except OSError as e:
+        if os.path.islink(fn): raise OSError(e.errno, f'{e.strerror}: {_broken_link(fn, e)}') from None
+        raise
+    if not stat.S_ISREG(st.st_mode):
         raise OSError(f"{fn} is not a regular file (a folder, pipe or device), so it cannot hold an image.")
     return fn.read_bytes()
 
@@ -382,7 +389,7 @@ def verify_images(path: str | Path | list, # a folder (searched with `get_image_
                   max_workers: int | None = 4, # threads to work with (0 or 1: one at a time; None: Python's default)
                   max_size: int | None = None, # shrink images to fit in a `max_size` square if they are larger
                   recurse: bool = True, # also search the folders inside `path`
-                  dest: str | Path = '.', # folder to write to, relative to `path`; '.' is in place
+                  dest: str | Path = '.', # folder to write to, relative to `path` (for a list: to each file's folder); '.' is in place
                   n_channels: int = 3, # channels of the images written: 3 (RGB) or 1 (grayscale)
                   interp = Image.BILINEAR, # PIL's resampling filter for shrinking
                   ext: str | None = None, # a new suffix for the files written to `dest`, e.g. '.png'
@@ -390,7 +397,7 @@ def verify_images(path: str | Path | list, # a folder (searched with `get_image_
                   resume: bool = False, # skip the files already in `dest`
                   **kwargs, # passed to PIL's `save`, e.g. `quality=90`
                  ) -> BadImages:
-    "Decode every image in `path` and return the ones that fail, with reasons; optionally delete, shrink or copy them."
+    "Decode every image in `path`; return the ones that fail, with reasons. Optionally delete the broken ones, shrink or copy the rest."
     _check_verify_args(max_size, dest, n_channels, ext)
     files, folders = _files_and_folders(path, recurse, dest)
     check = partial(_verify, delete=delete, max_size=max_size, n_channels=n_channels, interp=interp, ext=ext,
