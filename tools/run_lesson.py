@@ -36,7 +36,10 @@ def run(nb_path: Path, save: bool, timeout: int) -> float:
     import nbformat
     from nbclient import NotebookClient
     nb = nbformat.read(nb_path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(nb_path.parent)}})
+    client = NotebookClient(nb, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(nb_path.parent)}},
+                            # the kernel process's own log (e.g. "Kernel is running over TCP without encryption", which is about
+                            # local sockets only) is not part of the lesson; the cells' output and warnings still come through
+                            extra_arguments=['--IPKernelApp.log_level=ERROR'])
     print(f'=== {nb_path} ===', flush=True)
     t0 = time.perf_counter()
     with client.setup_kernel():
