@@ -66,13 +66,13 @@ class ImageClassifierData:
                                            size=tfms.sz, bs=bs, num_workers=num_workers)
         return cls(bunch.normalize(tfms.stats))
 
-# %% ../nbs/api/11_classic.ipynb #fa258757
+# %% ../nbs/api/11_classic.ipynb #34c3ac2c
 def _rel(f: Path, folder: Path) -> str:
     "`f` relative to `folder`, as text with forward slashes (the whole path if it is not inside `folder`)."
     f = Path(f)
     return (f.relative_to(folder) if f.is_relative_to(folder) else f).as_posix()
 
-# %% ../nbs/api/11_classic.ipynb #4a6f30e1
+# %% ../nbs/api/11_classic.ipynb #f9c11aaa
 class FilesDataset:
     "2017 API: a dataset's `fnames`, labels `y`, `get_x(i)` and `denorm`; anything else is the `ImageDataset`'s (`ds.ds`)."
     def __init__(self, ds: ImageDataset, data: ImageDataBunch): self.ds, self.data = ds, data
@@ -100,13 +100,13 @@ class FilesDataset:
         x = torch.as_tensor(arr).float()
         return self.data.denorm(x[None] if x.ndim == 3 else x).permute(0, 2, 3, 1).cpu().numpy()
 
-# %% ../nbs/api/11_classic.ipynb #82fd9be7
+# %% ../nbs/api/11_classic.ipynb #ffe66f56
 def _aug_dl(bunch: ImageDataBunch, ds_type: DatasetType) -> DeviceDataLoader | None:
     "The images of `ds_type` (`Valid` or `Test`), in order, with the training augmentations; None if there are none."
     dl = bunch.dl(ds_type)
     return None if dl is None else DeviceDataLoader(bunch, ds_type, dl.dataset.new(bunch.train_ds.tfms))
 
-# %% ../nbs/api/11_classic.ipynb #3bbaf09d
+# %% ../nbs/api/11_classic.ipynb #f773d738
 @patch(as_prop=True)
 def trn_ds(self: ImageClassifierData) -> FilesDataset:
     "2017 API: the training images (`fnames`, `y`, `get_x`, `denorm`)."
@@ -132,7 +132,7 @@ def val_y(self: ImageClassifierData) -> np.ndarray:
     "The validation labels (class indices) as an array."
     return self.val_ds.y
 
-# %% ../nbs/api/11_classic.ipynb #deaa1388
+# %% ../nbs/api/11_classic.ipynb #a084e67d
 @patch(as_prop=True)
 def trn_dl(self: ImageClassifierData) -> DeviceDataLoader:
     "2017 API: the training batches (shuffled, augmented): `train_dl`."
@@ -176,7 +176,7 @@ def _cycle_epochs(n_cycle: int, cycle_len: int | None, cycle_mult: int) -> int:
     if cycle_len is None: return n_cycle
     return sum(cycle_len * cycle_mult ** i for i in range(n_cycle))
 
-# %% ../nbs/api/11_classic.ipynb #6c521b32
+# %% ../nbs/api/11_classic.ipynb #c6388c30
 def _ds_type(bunch: ImageDataBunch, is_test) -> DatasetType:
     "`Valid`, or `Test` when `is_test` (which must be a bool, and needs a test set)."
     if not isinstance(is_test, bool):
@@ -192,7 +192,7 @@ def _log_preds(learn: Learner, ds_type: DatasetType) -> tuple[np.ndarray, np.nda
     probs, y = learn.get_preds(ds_type)
     return probs.clamp_min(torch.finfo(probs.dtype).tiny).log().numpy(), y.numpy()
 
-# %% ../nbs/api/11_classic.ipynb #4a6bc6ad
+# %% ../nbs/api/11_classic.ipynb #42b429a1
 @contextlib.contextmanager
 def _serving(bunch: ImageDataBunch, ds_type: DatasetType, dl: DeviceDataLoader):
     "Inside the block, `bunch` serves `dl` as its `ds_type` loader, so `get_preds(ds_type)` predicts on `dl`."
@@ -258,14 +258,14 @@ class ConvLearner:
             augs = [_log_preds(self.learn, ds_type)[0] for _ in range(n_aug)]
         return np.stack([plain] * max(1, math.ceil(n_aug / 4)) + augs), y
 
-# %% ../nbs/api/11_classic.ipynb #a92c6a9a
+# %% ../nbs/api/11_classic.ipynb #e5a4e703
 def accuracy_np(preds: np.ndarray, # probabilities or log-probabilities, (N, c)
                 targs: np.ndarray, # the labels, (N,)
                ) -> float:
     "2017 API: the fraction of rows of `preds` whose largest value is at the label."
     return float((np.argmax(preds, axis=1) == np.asarray(targs)).mean())
 
-# %% ../nbs/api/11_classic.ipynb #561abb44
+# %% ../nbs/api/11_classic.ipynb #628749d9
 def plots(ims, # images: (H, W, 3) or (3, H, W) arrays, e.g. from `ds.get_x(i)` or `ds.denorm(x)`
           figsize: tuple = (12, 6), # size of the whole figure
           rows: int = 1, # rows of images
@@ -284,7 +284,7 @@ def plots(ims, # images: (H, W, 3) or (3, H, W) arrays, e.g. from `ds.get_x(i)` 
         if titles is not None: ax.set_title(titles[k], fontsize=16)
     return fig if return_fig else None
 
-# %% ../nbs/api/11_classic.ipynb #4c9e5c2f
+# %% ../nbs/api/11_classic.ipynb #8eab2aff
 class ValidationPreds:
     "2017 lesson: the validation predictions, with helpers to pick images (at random, most or least confident) and plot them."
     def __init__(self, data: ImageClassifierData, # the data predicted on
@@ -300,7 +300,7 @@ class ValidationPreds:
         self.correct = self.preds == self.y
     def __repr__(self): return f'{type(self).__name__}: {len(self.y)} images, {self.correct.sum()} classified correctly'
 
-# %% ../nbs/api/11_classic.ipynb #cf0343fd
+# %% ../nbs/api/11_classic.ipynb #3705c710
 @patch
 def rand_by_mask(self: ValidationPreds, mask: np.ndarray) -> np.ndarray:
     "Up to `n` indices where `mask` is True, at random (NumPy's random generator, as in 2017)."
@@ -312,7 +312,7 @@ def rand_by_correct(self: ValidationPreds, is_correct: bool) -> np.ndarray:
     "Up to `n` images classified correctly (`is_correct=True`) or incorrectly, at random."
     return self.rand_by_mask(self.correct == is_correct)
 
-# %% ../nbs/api/11_classic.ipynb #48e0775d
+# %% ../nbs/api/11_classic.ipynb #de993ecd
 @patch
 def _class(self: ValidationPreds, y) -> int:
     "The index of class `y`, given as an index or a name."
@@ -339,7 +339,7 @@ def most_uncertain(self: ValidationPreds) -> np.ndarray:
     top2 = np.sort(self.probs, axis=1)[:, -2:]
     return np.argsort(top2[:, 1] - top2[:, 0], kind='stable')[:self.n]
 
-# %% ../nbs/api/11_classic.ipynb #b57cf4d8
+# %% ../nbs/api/11_classic.ipynb #ba79c9fe
 @patch
 def plot_val_with_title(self: ValidationPreds, idxs, # indices of validation images, e.g. from `rand_by_correct`
                         title: str, # printed above the images
@@ -348,9 +348,9 @@ def plot_val_with_title(self: ValidationPreds, idxs, # indices of validation ima
     print(title)
     if len(idxs) == 0: return print('(no such images)')
     titles = [f'{self.data.classes[self.preds[i]]} {self.probs[i, self.preds[i]]:.2f}' for i in idxs]
-    return plots([self.data.val_ds.get_x(i) for i in idxs], figsize=(16, 8), titles=titles, return_fig=return_fig)
+    return plots([self.data.val_ds.get_x(i) for i in idxs], figsize=(4 * len(idxs), 4), titles=titles, return_fig=return_fig)
 
-# %% ../nbs/api/11_classic.ipynb #3089fdd6
+# %% ../nbs/api/11_classic.ipynb #5887c887
 def confusion_matrix(y_true, # the actual labels
                      y_pred, # the predicted labels
                      labels=None, # the labels to count, in this order (default: those present, sorted)
@@ -364,7 +364,7 @@ def confusion_matrix(y_true, # the actual labels
     keep = (labels[order][pos_t] == y_true) & (labels[order][pos_p] == y_pred)   # items whose labels are both in `labels`
     return _confusion(order[pos_t][keep], order[pos_p][keep], len(labels))
 
-# %% ../nbs/api/11_classic.ipynb #d265da6f
+# %% ../nbs/api/11_classic.ipynb #5761aeaa
 def plot_confusion_matrix(cm: np.ndarray, # from `confusion_matrix`: rows actual, columns predicted
                           classes: list, # the class names, one per row
                           normalize: bool = False, # show each row as fractions of that class

@@ -61,7 +61,7 @@ class ClassificationInterpretation:
         "Fraction of items whose predicted class is the actual one."
         return (self.pred_class == self.y_true).float().mean().item()
 
-# %% ../nbs/api/08_interpret.ipynb #87354de9
+# %% ../nbs/api/08_interpret.ipynb #6acd4c22
 @patch
 def interpret(self: Learner, ds_type: DatasetType = DatasetType.Valid, # which dataset's predictions to interpret
               activ=None, # see `ClassificationInterpretation.from_learner`
@@ -88,7 +88,7 @@ def top_loss_items(self: ClassificationInterpretation, k: int | None = None) -> 
                     self.preds[i, self.pred_class[i]].item())
             for l, i in zip(losses.tolist(), idxs.tolist())]
 
-# %% ../nbs/api/08_interpret.ipynb #dbdcba03
+# %% ../nbs/api/08_interpret.ipynb #163cdfd5
 @contextlib.contextmanager
 def _body_output(body: nn.Module):
     "Inside the block, `body`'s output is kept in the yielded list, as a graph leaf that gradients can be taken with respect to."
@@ -99,7 +99,7 @@ def _body_output(body: nn.Module):
     try: yield stored
     finally: handle.remove()
 
-# %% ../nbs/api/08_interpret.ipynb #73a11571
+# %% ../nbs/api/08_interpret.ipynb #8cf7a440
 def grad_cam(model: nn.Module, # a model with a `body`, as `cnn_learner` makes
              xb: torch.Tensor, # one image as a batch of one, as the model takes it (normalised, on its device)
              cls: int, # the class whose score to explain
@@ -127,7 +127,7 @@ def _show_image(ax, img):
     ax.imshow(img.clamp(0, 1).numpy().squeeze(), cmap='gray' if img.shape[-1] == 1 or img.ndim == 2 else None)
     ax.axis('off')
 
-# %% ../nbs/api/08_interpret.ipynb #0f0fae24
+# %% ../nbs/api/08_interpret.ipynb #52f4df3a
 @patch
 def _show_heatmap(self: ClassificationInterpretation, ax, x: torch.Tensor, cls: int, thresh: int, alpha: float, cmap: str):
     "Lay the Grad-CAM heatmap of image `x` (a CHW tensor from `self.ds`) for class `cls` over the image on `ax`."
@@ -161,7 +161,7 @@ def plot_top_losses(self: ClassificationInterpretation, k: int = 9, # how many i
     fig.tight_layout()
     return fig if return_fig else None
 
-# %% ../nbs/api/08_interpret.ipynb #9c9e0d8b
+# %% ../nbs/api/08_interpret.ipynb #42d53fb5
 def _confusion(y_true, y_pred, c: int, # actual and predicted class indices, and the number of classes
                slice_size: int | None = None) -> np.ndarray: # count this many items at a time (None: all at once)
     "The (c, c) counts of (actual, predicted) class pairs."
@@ -179,13 +179,13 @@ def confusion_matrix(self: ClassificationInterpretation, slice_size: int | None 
     "Counts of (actual class, predicted class) pairs: rows are actual, columns predicted."
     return _confusion(self.y_true, self.pred_class, len(self.classes), slice_size)
 
-# %% ../nbs/api/08_interpret.ipynb #3fe93af7
+# %% ../nbs/api/08_interpret.ipynb #4a22cc64
 def _row_fractions(cm) -> np.ndarray:
     "Each row of the matrix `cm` divided by its total (a row with no items stays 0)."
     cm = np.asarray(cm, dtype=float)
     return cm / cm.sum(1, keepdims=True).clip(min=1)
 
-# %% ../nbs/api/08_interpret.ipynb #f2f838ee
+# %% ../nbs/api/08_interpret.ipynb #5571ec8f
 def _plot_confusion(cm: np.ndarray, classes: list, normalize: bool = False, title: str = 'Confusion matrix', cmap='Blues',
                     norm_dec: int = 2, plot_txt: bool = True, figsize: tuple | None = None, dpi: int = 80):
     "Draw the matrix `cm` (rows actual, columns predicted) with `classes` as labels; return the figure."

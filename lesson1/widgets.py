@@ -18,7 +18,7 @@ from .image import _DECODE_ERRORS
 # %% auto #0
 __all__ = ['KERNELS', 'to_gray', 'apply_kernel', 'KernelPlayground', 'Prediction', 'classify_photo', 'PhotoClassifier']
 
-# %% ../nbs/api/09_widgets.ipynb #1197cdf6
+# %% ../nbs/api/09_widgets.ipynb #235b8ec9
 def _widget_bundle(widget, text: str, **kwargs) -> dict:
     "What a notebook shows for `widget`: the live widget when there is a front end to draw it, else `text`."
     if not in_notebook(): return {'text/plain': text}
@@ -102,7 +102,7 @@ class KernelPlayground:
         return _widget_bundle(self.widget, f"KernelPlayground with the kernel {self.kernel.tolist()}: open this notebook "
                                            "in Jupyter to type kernels and see the filtered picture.", **kwargs)
 
-# %% ../nbs/api/09_widgets.ipynb #b3e0421e
+# %% ../nbs/api/09_widgets.ipynb #ea8356a8
 class Prediction(NamedTuple):
     "What `classify_photo` found: the predicted class, its probability, and the probability of every class."
     label: str; prob: float; probs: dict
@@ -120,7 +120,7 @@ def _open_photo(photo, draft: int | None = None) -> Image.Image:
     except _DECODE_ERRORS as e:
         raise ValueError(f"{name} is not an image lesson1 can read ({type(e).__name__}: {e}). Try a JPEG or PNG photo.") from None
 
-# %% ../nbs/api/09_widgets.ipynb #9475a058
+# %% ../nbs/api/09_widgets.ipynb #5bd839fe
 def classify_photo(learn, # a trained learner: `learn.predict(img)` gives (class, index, probabilities)
                    photo, # a file path, image bytes, an open file, a PIL image, or an ipywidgets upload entry
                   ) -> Prediction:
@@ -128,14 +128,14 @@ def classify_photo(learn, # a trained learner: `learn.predict(img)` gives (class
     label, i, probs = learn.predict(_open_photo(photo, draft=getattr(learn.data, 'size', None)))
     return Prediction(str(label), float(probs[i]), {str(c): float(p) for c, p in zip(learn.data.classes, probs)})
 
-# %% ../nbs/api/09_widgets.ipynb #c9d8e4a3
+# %% ../nbs/api/09_widgets.ipynb #111c3d58
 def _png_bytes(img: Image.Image, size: int) -> bytes:
     "PNG bytes of `img`, shrunk to fit in `size` x `size` pixels."
     img = img.copy(); img.thumbnail((size, size))
     buf = io.BytesIO(); img.save(buf, format='PNG')
     return buf.getvalue()
 
-# %% ../nbs/api/09_widgets.ipynb #1f64828f
+# %% ../nbs/api/09_widgets.ipynb #9d60bb23
 class PhotoClassifier:
     "Is it a cat? Upload a photo (or type its path), see it, and what `learn` thinks it is, with the probability."
     def __init__(self, learn, # a trained learner
@@ -143,7 +143,7 @@ class PhotoClassifier:
                  width: int = 300): # width of the photo shown, in pixels
         import ipywidgets as w
         self.learn, self.width, self.prediction, self.message = learn, width, None, None
-        self.upload = w.FileUpload(accept='image/*', multiple=False, description='Upload a photo')
+        self.upload = w.FileUpload(accept='image/*', multiple=False, description='Upload a photo', layout=w.Layout(width='auto'))
         self.path = w.Text(placeholder='or the path of a photo file', layout=w.Layout(width='320px'))
         self.button = w.Button(description='Classify')
         self.image, self.result = w.Image(format='png', width=width), w.HTML()
@@ -152,7 +152,7 @@ class PhotoClassifier:
         self.widget = w.VBox([w.HBox([self.upload, self.path, self.button]), w.HBox([self.image, self.result])])
         if photo is not None: self.classify(photo)
 
-# %% ../nbs/api/09_widgets.ipynb #e8be027a
+# %% ../nbs/api/09_widgets.ipynb #a7afc7b9
 def _describe(pred: Prediction) -> str:
     "One line for a prediction: the class and the model's probability for it."
     return f"{pred.label} (probability {pred.prob:.1%})"
