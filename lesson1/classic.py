@@ -4,18 +4,23 @@
 
 # %% ../nbs/api/11_classic.ipynb #7cef5687
 from __future__ import annotations
+import contextlib, math
 from pathlib import Path
 import numpy as np
+import torch
 from .core import *
-from .data import ImageDataBunch, DatasetType
+from .data import ImageDataBunch, ImageDataset, DatasetType, DeviceDataLoader
+from .image import open_image
 from .transforms import get_transforms, imagenet_stats
 from .learner import Learner, Callback, lr_range, accuracy
 from .schedule import *
 from .models import models, cnn_learner
+from .interpret import _confusion, _plot_confusion, _row_fractions
 
 # %% auto #0
 __all__ = ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'transforms_side_on', 'transforms_top_down', 'ModelTfms',
-           'tfms_from_model', 'ImageClassifierData', 'SGDRScheduler', 'ConvLearner']
+           'tfms_from_model', 'ImageClassifierData', 'FilesDataset', 'SGDRScheduler', 'ConvLearner', 'accuracy_np',
+           'plots', 'ValidationPreds', 'confusion_matrix', 'plot_confusion_matrix']
 
 # %% ../nbs/api/11_classic.ipynb #7acf9938
 resnet18, resnet34, resnet50, resnet101, resnet152 = (models.resnet18, models.resnet34, models.resnet50,
@@ -61,14 +66,92 @@ class ImageClassifierData:
                                            size=tfms.sz, bs=bs, num_workers=num_workers)
         return cls(bunch.normalize(tfms.stats))
 
+# %% ../nbs/api/11_classic.ipynb #34c3ac2c
+def _rel(f: Path, folder: Path) -> str:
+    "`f` relative to `folder`, as text with forward slashes (the whole path if it is not inside `folder`)."
+    f = Path(f)
+    return (f.relative_to(folder) if f.is_relative_to(folder) else f).as_posix()
+
+# %% ../nbs/api/11_classic.ipynb #f9c11aaa
+class FilesDataset:
+    "2017 API: a dataset's `fnames`, labels `y`, `get_x(i)` and `denorm`; anything else is the `ImageDataset`'s (`ds.ds`)."
+    def __init__(self, ds: ImageDataset, data: ImageDataBunch): self.ds, self.data = ds, data
+    def __getattr__(self, name): return getattr(self.ds, name)   # only called for names not found on self
+    def __len__(self): return len(self.ds)
+    def __repr__(self): return f'{type(self).__name__} holding {self.ds!r}'
+
     @property
-    def val_y(self) -> np.ndarray:
-        "The validation labels (class indices) as an array."
-        return np.asarray(self.bunch.valid_ds.y)
+    def fnames(self) -> list[str]:
+        "The image files, relative to the data folder, as text."
+        return [_rel(f, self.data.path) for f in self.ds.items]
     @property
-    def trn_y(self) -> np.ndarray:
-        "The training labels (class indices) as an array."
-        return np.asarray(self.bunch.train_ds.y)
+    def y(self) -> np.ndarray:
+        "The labels (class indices) as an array."
+        return np.asarray(self.ds.y)
+    def get_x(self, i: int) -> np.ndarray:
+        "Image `i` as it is on disk: a float32 (height, width, 3) array in [0, 1]."
+        return np.asarray(open_image(self.ds.items[i]), dtype=np.float32) / 255
+    def __getitem__(self, i: int) -> tuple:
+        "Item `i` as the model sees it: a normalised (3, size, size) float32 array, and its label."
+        x, y = self.ds[i]
+        return self.data.proc_batch(x[None], torch.tensor([y]))[0][0].cpu().numpy(), y
+    def denorm(self, arr) -> np.ndarray:
+        "Normalised images, (N, 3, H, W) or (3, H, W), array or tensor, as (N, H, W, 3) arrays in [0, 1] for `plt.imshow`."
+        x = torch.as_tensor(arr).float()
+        return self.data.denorm(x[None] if x.ndim == 3 else x).permute(0, 2, 3, 1).cpu().numpy()
+
+# %% ../nbs/api/11_classic.ipynb #ffe66f56
+def _aug_dl(bunch: ImageDataBunch, ds_type: DatasetType) -> DeviceDataLoader | None:
+    "The images of `ds_type` (`Valid` or `Test`), in order, with the training augmentations; None if there are none."
+    dl = bunch.dl(ds_type)
+    return None if dl is None else DeviceDataLoader(bunch, ds_type, dl.dataset.new(bunch.train_ds.tfms))
+
+# %% ../nbs/api/11_classic.ipynb #f773d738
+@patch(as_prop=True)
+def trn_ds(self: ImageClassifierData) -> FilesDataset:
+    "2017 API: the training images (`fnames`, `y`, `get_x`, `denorm`)."
+    return FilesDataset(self.bunch.train_ds, self.bunch)
+
+@patch(as_prop=True)
+def val_ds(self: ImageClassifierData) -> FilesDataset:
+    "2017 API: the validation images, in the order `learn.predict()` predicts them."
+    return FilesDataset(self.bunch.valid_ds, self.bunch)
+
+@patch(as_prop=True)
+def test_ds(self: ImageClassifierData) -> FilesDataset | None:
+    "2017 API: the unlabelled test images (labels all 0), or None."
+    return self.bunch.test_ds and FilesDataset(self.bunch.test_ds, self.bunch)
+
+@patch(as_prop=True)
+def trn_y(self: ImageClassifierData) -> np.ndarray:
+    "The training labels (class indices) as an array."
+    return self.trn_ds.y
+
+@patch(as_prop=True)
+def val_y(self: ImageClassifierData) -> np.ndarray:
+    "The validation labels (class indices) as an array."
+    return self.val_ds.y
+
+# %% ../nbs/api/11_classic.ipynb #a084e67d
+@patch(as_prop=True)
+def trn_dl(self: ImageClassifierData) -> DeviceDataLoader:
+    "2017 API: the training batches (shuffled, augmented): `train_dl`."
+    return self.bunch.train_dl
+
+@patch(as_prop=True)
+def val_dl(self: ImageClassifierData) -> DeviceDataLoader:
+    "2017 API: the validation batches: `valid_dl`."
+    return self.bunch.valid_dl
+
+@patch(as_prop=True)
+def aug_dl(self: ImageClassifierData) -> DeviceDataLoader:
+    "2017 API: the validation images, in order, with the training augmentations."
+    return _aug_dl(self.bunch, DatasetType.Valid)
+
+@patch(as_prop=True)
+def test_aug_dl(self: ImageClassifierData) -> DeviceDataLoader | None:
+    "2017 API: the test images, in order, with the training augmentations (None without a test set)."
+    return _aug_dl(self.bunch, DatasetType.Test)
 
 # %% ../nbs/api/11_classic.ipynb #c81e865b
 class SGDRScheduler(Callback):
@@ -93,12 +176,39 @@ def _cycle_epochs(n_cycle: int, cycle_len: int | None, cycle_mult: int) -> int:
     if cycle_len is None: return n_cycle
     return sum(cycle_len * cycle_mult ** i for i in range(n_cycle))
 
+# %% ../nbs/api/11_classic.ipynb #c6388c30
+def _ds_type(bunch: ImageDataBunch, is_test) -> DatasetType:
+    "`Valid`, or `Test` when `is_test` (which must be a bool, and needs a test set)."
+    if not isinstance(is_test, bool):
+        raise TypeError(f"The 2017 predict/TTA take is_test=True or False, not {type(is_test).__name__}: they predict a whole "
+                        "set. To classify one image, use learn.learn.predict(img).")
+    if is_test and bunch.test_dl is None:
+        raise ValueError("is_test=True, but this data has no test set: create it with "
+                         "ImageClassifierData.from_paths(PATH, tfms=..., test_name='test').")
+    return DatasetType.Test if is_test else DatasetType.Valid
+
+def _log_preds(learn: Learner, ds_type: DatasetType) -> tuple[np.ndarray, np.ndarray]:
+    "Log-probabilities and labels of every item of `ds_type`, in the dataset's order, as arrays."
+    probs, y = learn.get_preds(ds_type)
+    return probs.clamp_min(torch.finfo(probs.dtype).tiny).log().numpy(), y.numpy()
+
+# %% ../nbs/api/11_classic.ipynb #42b429a1
+@contextlib.contextmanager
+def _serving(bunch: ImageDataBunch, ds_type: DatasetType, dl: DeviceDataLoader):
+    "Inside the block, `bunch` serves `dl` as its `ds_type` loader, so `get_preds(ds_type)` predicts on `dl`."
+    name = {DatasetType.Valid: 'valid_dl', DatasetType.Test: 'test_dl'}[ds_type]
+    old = getattr(bunch, name)
+    setattr(bunch, name, dl)
+    try: yield
+    finally: setattr(bunch, name, old)
+
 # %% ../nbs/api/11_classic.ipynb #ce8c414f
 class ConvLearner:
     "2017 API: a `Learner` (`learn.learn`) whose `fit` takes the learning rate first, then the number of cycles."
     def __init__(self, learn: Learner): object.__setattr__(self, 'learn', learn)
     def __getattr__(self, name): return getattr(self.learn, name)   # only called for names not found on self
-    def __setattr__(self, name, value): setattr(self.learn, name, value)   # e.g. learn.precompute = False
+    def __setattr__(self, name, value):   # e.g. learn.precompute = False; learn.data = data (its bunch)
+        setattr(self.learn, name, value.bunch if name == 'data' and isinstance(value, ImageClassifierData) else value)
     def __repr__(self): return f'{type(self).__name__} holding {self.learn!r}'
 
     @classmethod
@@ -111,6 +221,11 @@ class ConvLearner:
         "A learner with the ImageNet body of `f` and a new head for `data`'s classes, frozen."
         bunch = getattr(data, 'bunch', data)
         return cls(cnn_learner(bunch, f, metrics=[accuracy], ps=ps, lin_ftrs=xtra_fc, precompute=precompute, **kwargs))
+
+    @property
+    def data(self) -> ImageClassifierData:
+        "2017 API: the data, as an `ImageClassifierData` (`val_ds`, `aug_dl`, ...) around the `Learner`'s bunch."
+        return ImageClassifierData(self.learn.data)
 
     def fit(self, lrs, # learning rate: a float, or one per layer group (a list or array)
             n_cycle: int, # number of cycles
@@ -126,6 +241,140 @@ class ConvLearner:
     def sched(self):
         "2017 API: the recorder (`plot`, `plot_lr`, `plot_losses`), named as it was then."
         return self.learn.recorder
+
+    def predict(self, is_test: bool = False, # predict the test set instead of the validation set
+               ) -> np.ndarray:
+        "2017 API: log-probabilities (N, c) of every validation image (or test image), in `data.val_ds` order."
+        return _log_preds(self.learn, _ds_type(self.learn.data, is_test))[0]
+
+    def TTA(self, n_aug: int = 4, # augmented copies of each image
+            is_test: bool = False, # predict the test set instead of the validation set
+           ) -> tuple[np.ndarray, np.ndarray]:
+        "2017 API: `(log_preds, y)`, log-probabilities of the plain images and of `n_aug` augmented copies, stacked."
+        bunch = self.learn.data
+        ds_type = _ds_type(bunch, is_test)
+        plain, y = _log_preds(self.learn, ds_type)
+        with _serving(bunch, ds_type, _aug_dl(bunch, ds_type)):
+            augs = [_log_preds(self.learn, ds_type)[0] for _ in range(n_aug)]
+        return np.stack([plain] * max(1, math.ceil(n_aug / 4)) + augs), y
+
+# %% ../nbs/api/11_classic.ipynb #e5a4e703
+def accuracy_np(preds: np.ndarray, # probabilities or log-probabilities, (N, c)
+                targs: np.ndarray, # the labels, (N,)
+               ) -> float:
+    "2017 API: the fraction of rows of `preds` whose largest value is at the label."
+    return float((np.argmax(preds, axis=1) == np.asarray(targs)).mean())
+
+# %% ../nbs/api/11_classic.ipynb #628749d9
+def plots(ims, # images: (H, W, 3) or (3, H, W) arrays, e.g. from `ds.get_x(i)` or `ds.denorm(x)`
+          figsize: tuple = (12, 6), # size of the whole figure
+          rows: int = 1, # rows of images
+          interp: bool = False, # smooth the pixels when enlarging
+          titles: list | None = None, # one title per image
+          return_fig: bool = False): # return the figure instead of only drawing it
+    "2017 API (`fastai.plots`): show images side by side in `rows` rows."
+    import matplotlib.pyplot as plt
+    ims = [np.asarray(im) for im in ims]
+    ims = [im.transpose(1, 2, 0) if im.ndim == 3 and im.shape[0] in (1, 3) and im.shape[-1] not in (1, 3) else im for im in ims]
+    fig, axs = plt.subplots(rows, max(1, math.ceil(len(ims) / rows)), figsize=figsize, squeeze=False)
+    for k, ax in enumerate(axs.flat):
+        ax.axis('off')
+        if k >= len(ims): continue
+        ax.imshow(ims[k].squeeze(), interpolation=None if interp else 'none', cmap='gray' if ims[k].squeeze().ndim == 2 else None)
+        if titles is not None: ax.set_title(titles[k], fontsize=16)
+    return fig if return_fig else None
+
+# %% ../nbs/api/11_classic.ipynb #8eab2aff
+class ValidationPreds:
+    "2017 lesson: the validation predictions, with helpers to pick images (at random, most or least confident) and plot them."
+    def __init__(self, data: ImageClassifierData, # the data predicted on
+                 log_preds: np.ndarray, # `learn.predict()`, (N, c), or `learn.TTA()[0]`, (copies, N, c): probabilities averaged
+                 n: int = 4): # how many images each picker returns at most
+        lp = np.asarray(log_preds)
+        self.probs = np.exp(lp).mean(0) if lp.ndim == 3 else np.exp(lp)
+        self.data, self.n, self.y = data, n, np.asarray(data.val_y)
+        if self.probs.shape != (len(self.y), data.c):
+            raise ValueError(f"log_preds has shape {lp.shape}, but the validation set has {len(self.y)} images of {data.c} "
+                             "classes: pass learn.predict() or learn.TTA()[0] for this data.")
+        self.preds = self.probs.argmax(1)
+        self.correct = self.preds == self.y
+    def __repr__(self): return f'{type(self).__name__}: {len(self.y)} images, {self.correct.sum()} classified correctly'
+
+# %% ../nbs/api/11_classic.ipynb #3705c710
+@patch
+def rand_by_mask(self: ValidationPreds, mask: np.ndarray) -> np.ndarray:
+    "Up to `n` indices where `mask` is True, at random (NumPy's random generator, as in 2017)."
+    idxs = np.where(mask)[0]
+    return np.random.choice(idxs, min(self.n, len(idxs)), replace=False)
+
+@patch
+def rand_by_correct(self: ValidationPreds, is_correct: bool) -> np.ndarray:
+    "Up to `n` images classified correctly (`is_correct=True`) or incorrectly, at random."
+    return self.rand_by_mask(self.correct == is_correct)
+
+# %% ../nbs/api/11_classic.ipynb #de993ecd
+@patch
+def _class(self: ValidationPreds, y) -> int:
+    "The index of class `y`, given as an index or a name."
+    if isinstance(y, str):
+        if y not in self.data.classes: raise ValueError(f"{y!r} is not a class; the classes are {self.data.classes}.")
+        return self.data.classes.index(y)
+    return int(y)
+
+@patch
+def most_by_mask(self: ValidationPreds, mask: np.ndarray, mult: int) -> np.ndarray:
+    "Up to `n` indices where `mask` is True, sorted by `mult` x the probability of their actual class (ascending)."
+    idxs = np.where(mask)[0]
+    return idxs[np.argsort(mult * self.probs[idxs, self.y[idxs]], kind='stable')[:self.n]]
+
+@patch
+def most_by_correct(self: ValidationPreds, y, # the class: its index (0, 1, ...) or its name
+                    is_correct: bool) -> np.ndarray:
+    "The images of class `y` classified right most confidently (`is_correct=True`), or classified wrong most confidently."
+    return self.most_by_mask((self.correct == is_correct) & (self.y == self._class(y)), -1 if is_correct else 1)
+
+@patch
+def most_uncertain(self: ValidationPreds) -> np.ndarray:
+    "The `n` images whose two most likely classes are closest in probability."
+    top2 = np.sort(self.probs, axis=1)[:, -2:]
+    return np.argsort(top2[:, 1] - top2[:, 0], kind='stable')[:self.n]
+
+# %% ../nbs/api/11_classic.ipynb #ba79c9fe
+@patch
+def plot_val_with_title(self: ValidationPreds, idxs, # indices of validation images, e.g. from `rand_by_correct`
+                        title: str, # printed above the images
+                        return_fig: bool = False): # return the figure instead of only drawing it
+    "Print `title` and show the validation images `idxs` as they are on disk, titled with the predicted class and its probability."
+    print(title)
+    if len(idxs) == 0: return print('(no such images)')
+    titles = [f'{self.data.classes[self.preds[i]]} {self.probs[i, self.preds[i]]:.2f}' for i in idxs]
+    return plots([self.data.val_ds.get_x(i) for i in idxs], figsize=(4 * len(idxs), 4), titles=titles, return_fig=return_fig)
+
+# %% ../nbs/api/11_classic.ipynb #5887c887
+def confusion_matrix(y_true, # the actual labels
+                     y_pred, # the predicted labels
+                     labels=None, # the labels to count, in this order (default: those present, sorted)
+                    ) -> np.ndarray:
+    "scikit-learn's `confusion_matrix`: row i, column j counts the items of label i predicted as label j."
+    y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
+    if len(y_true) != len(y_pred): raise ValueError(f"y_true has {len(y_true)} labels but y_pred has {len(y_pred)}.")
+    labels = np.unique(np.concatenate([y_true, y_pred])) if labels is None else np.asarray(labels)
+    order = np.argsort(labels, kind='stable')
+    pos_t, pos_p = (np.searchsorted(labels[order], v).clip(max=len(labels) - 1) for v in (y_true, y_pred))
+    keep = (labels[order][pos_t] == y_true) & (labels[order][pos_p] == y_pred)   # items whose labels are both in `labels`
+    return _confusion(order[pos_t][keep], order[pos_p][keep], len(labels))
+
+# %% ../nbs/api/11_classic.ipynb #5761aeaa
+def plot_confusion_matrix(cm: np.ndarray, # from `confusion_matrix`: rows actual, columns predicted
+                          classes: list, # the class names, one per row
+                          normalize: bool = False, # show each row as fractions of that class
+                          title: str = 'Confusion matrix', cmap='Blues', figsize: tuple | None = None,
+                          norm_dec: int = 2, # decimals shown when normalised
+                          plot_txt: bool = True): # write each cell's value in it (zeros too)
+    "2017 API (`fastai.plots`): print the confusion matrix `cm` and draw it with `classes` as labels."
+    cm = np.asarray(cm)
+    print(_row_fractions(cm) if normalize else cm)
+    _plot_confusion(cm, classes, normalize, title, cmap, norm_dec, plot_txt, figsize)
 
 # %% ../nbs/api/11_classic.ipynb #85975988
 from .vision import *
