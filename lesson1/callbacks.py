@@ -15,8 +15,8 @@ __all__ = ['GradientClipping', 'BnFreeze']
 def _check_learn(learn, name: str):
     "Refuse a number given where fastai's callbacks take the learner first (`GradientClipping(0.1)`)."
     if learn is not None and not hasattr(learn, 'model'):
-        raise TypeError(f"{name}'s first argument is the learner, as in fastai; pass the others by name, e.g. "
-                        f"partial({name}, clip=0.1) in callback_fns, or {name}(clip=0.1) in cbs.")
+        raise TypeError(f"{name}'s first argument is the learner, as in fastai: pass the others by name, e.g. "
+                        "callback_fns=[partial(GradientClipping, clip=0.1)] or cbs=[GradientClipping(clip=0.1)].")
 
 class GradientClipping(Callback):
     "Clip the norm of all the gradients together to `clip` before each optimiser step (fastai v1's callback)."
