@@ -814,11 +814,11 @@ def _save_error(e: OSError, fn: Path) -> OSError:
 
 def _atomic_save(obj, fn: Path) -> Path:
     "torch.save `obj` to `fn` through a temporary file in the same folder: a failed save leaves any previous `fn` as it was."
-    fn = Path(fn); _make_folder(fn.parent); _clean_stale(fn)
-    tmp = _tmp_path(fn)
-    try: _write_new(obj, tmp); os.replace(tmp, fn)
+    fn = Path(fn); tmp = _tmp_path(fn)
+    try: _make_folder(fn.parent); _clean_stale(fn); _write_new(obj, tmp); os.replace(tmp, fn)
     except OSError as e: raise _save_error(e, fn) from None
-    finally: tmp.unlink(missing_ok=True)
+    finally:
+        if tmp.exists(): tmp.unlink()
     return fn
 
 # %% ../nbs/api/05_learner.ipynb #2d15b1fd
