@@ -797,19 +797,19 @@ def _make_folder(d: Path):
     try: d.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         f = next((p for p in (d, *d.parents) if p.is_file()), d)
-        raise NotADirectoryError(f"Cannot save in {d}: {f} is a file, not a folder. Move or rename that file, or save "
-                                 "somewhere else (for learn.save: learn.model_dir = 'another_folder').") from None
+        raise NotADirectoryError(f"Cannot save in {d}: {f} is a file, not a folder. Move or rename that file, or save somewhere "
+                                 "else (learn.model_dir = 'another_folder' for learn.save, a full path for learn.export).") from None
 
 def _save_error(e: OSError, fn: Path) -> OSError:
     "The error for a failed save of `fn`: what happened, what is left, and what to do."
     kept = f"The previous {fn.name} is unchanged." if fn.exists() else f"No {fn.name} was written."
     if e.errno in (errno.ENOSPC, getattr(errno, 'EDQUOT', errno.ENOSPC)):
         why = 'No space left on device' if e.errno == errno.ENOSPC else 'Disk quota exceeded'
-        return OSError(e.errno, f"{why} while writing {fn}. {kept} Free some space on that disk, or save somewhere else "
-                                "(learn.model_dir = '/another/disk/models'), then save again.")
+        return OSError(e.errno, f"{why} while writing {fn}. {kept} Free some space on that disk, or save on another one "
+                                "(learn.model_dir = '/other/disk/models' for learn.save, a full path for learn.export).")
     if isinstance(e, PermissionError):
         return PermissionError(e.errno, f"No permission to write {fn}. {kept} Save in a folder you can write to "
-                                        "(learn.model_dir = '/a/writable/folder').")
+                                        "(learn.model_dir = '/a/writable/folder' for learn.save, a full path for learn.export).")
     return e
 
 def _atomic_save(obj, fn: Path) -> Path:
