@@ -4,7 +4,7 @@
 
 # %% ../nbs/api/05_learner.ipynb #41452d71
 from __future__ import annotations
-import contextlib, functools, gc, json, os, pickle, re, sys, tempfile, time
+import contextlib, errno, functools, gc, glob, io, json, os, pickle, re, secrets, socket, sys, time, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -16,7 +16,7 @@ from .data import DatasetType
 # %% auto #0
 __all__ = ['norm_types', 'accuracy', 'error_rate', 'CancelFitException', 'CancelEpochException', 'CancelTrainException',
            'CancelValidException', 'CancelBatchException', 'Callback', 'cpu_has_bf16', 'autocast_dtype', 'Precision',
-           'lr_range', 'Recorder', 'ProgressCB', 'NonFiniteLossError', 'Learner']
+           'lr_range', 'Recorder', 'ProgressCB', 'NonFiniteLossError', 'CheckFiniteCB', 'Learner', 'FrozenEvalCB']
 
 # %% ../nbs/api/05_learner.ipynb #9da436ac
 def accuracy(preds: torch.Tensor, # scores or probabilities, shape (batch, classes)
@@ -82,7 +82,7 @@ class Precision:
     def __init__(self, device, precision=None):
         self.device = torch.device(device)
         self.dtype = autocast_dtype(self.device, precision)
-        self.channels_last = self.dtype is not None
+        self.channels_last = self.dtype is not None or self.device.type == 'cpu'   # fp32 CPUs: a wash for ResNets, faster for small and depthwise nets
         fp16 = self.dtype == torch.float16
         self.scaler = torch.amp.GradScaler(self.device.type) if fp16 else None
     def autocast(self):
@@ -101,6 +101,16 @@ class Precision:
         return f"Precision({self.device.type}, {name}{', channels_last' if self.channels_last else ''})"
 
 # %% ../nbs/api/05_learner.ipynb #f13f1155
+def _plural(n: int, word: str) -> str:
+    "`n` and `word`, in the plural unless `n` is 1: '1 layer group', '3 layer groups', '2 classes'."
+    return f"{n} {word}{'' if n == 1 else 'es' if word.endswith(('s', 'x', 'z', 'ch', 'sh')) else 's'}"
+
+def _per_group(v, n: int, what: str) -> list[float]:
+    "One float per layer group from `v`: one number for every group, or a list with one per group."
+    if np.ndim(v) == 0: return [float(v)] * n
+    if len(v) != n: raise ValueError(f"Got {_plural(len(v), what)} for {_plural(n, 'layer group')}: give one per group, or one for all.")
+    return [float(x) for x in v]
+
 def lr_range(lr, # a float, a slice or a list of floats
              n: int, # number of layer groups
             ) -> list[float]:
@@ -109,10 +119,7 @@ def lr_range(lr, # a float, a slice or a list of floats
         if lr.start is None: return [lr.stop / 10] * (n - 1) + [lr.stop]
         if n == 1: return [lr.stop]
         return [float(v) for v in np.geomspace(lr.start, lr.stop, n)]
-    if isinstance(lr, (list, tuple, np.ndarray)):
-        if len(lr) != n: raise ValueError(f"Got {len(lr)} learning rates for {n} layer groups: give one per group, or a slice.")
-        return [float(v) for v in lr]
-    return [float(lr)] * n
+    return _per_group(lr, n, 'learning rate')
 
 # %% ../nbs/api/05_learner.ipynb #d6c57af5
 class Recorder(Callback):
@@ -251,10 +258,72 @@ class ProgressCB(Callback):
         elif not self.notebook: print(self._line(row), flush=True)
     def after_fit(self): self._close()
 
-# %% ../nbs/api/05_learner.ipynb #96cc0d23
+# %% ../nbs/api/05_learner.ipynb #ea6839b7
 class NonFiniteLossError(FloatingPointError):
-    "Raised when the training loss becomes NaN or infinite."
+    "Raised when a training batch makes the loss, or a batchnorm statistic, NaN or infinite."
 
+def _running_stats(model: nn.Module) -> list:
+    "The running-statistics buffers (mean, variance, batch count) of the normalisation layers in `model` that keep them."
+    return [b for m in model.modules() if getattr(m, 'track_running_stats', False) for b in m.buffers(recurse=False)]
+
+class CheckFiniteCB(Callback):
+    "Stop training with `NonFiniteLossError` when a batch makes the loss or a batchnorm statistic NaN or infinite, undoing the damage."
+    order = 5   # after the callbacks that swap the model in (`PrecomputeCB`) or handle divergence themselves
+    def begin_fit(self):
+        self.steps, m = 0, self.learn.model
+        self.start = {k: v.detach().to('cpu', copy=True) for k, v in m.state_dict().items()}   # to go back to if the weights blow up
+        self.stats = _running_stats(m)
+        self.saved = [b.clone() for b in self.stats]
+    def begin_batch(self):
+        if self.learn.training:
+            for s, b in zip(self.saved, self.stats): s.copy_(b)
+    def after_loss(self):
+        if not self.learn.training or self._finite(): return
+        for s, b in zip(self.saved, self.stats): b.copy_(s)   # undo what this batch's forward pass did to the statistics
+        cause = _nonfinite_cause(self.learn, self.steps)
+        if cause == 'diverged': self.learn.model.load_state_dict(self.start); self.learn.opt.state.clear()
+        raise NonFiniteLossError(_nonfinite_message(self.learn, cause, self.steps))
+    def after_step(self): self.steps += 1
+    def _finite(self) -> bool:
+        "Whether the loss and every running statistic are finite (one check, so one wait for a GPU)."
+        vals = [self.learn.loss.detach().float().reshape(-1)] + [b.float().reshape(-1) for b in self.stats if b.is_floating_point()]
+        return bool(torch.isfinite(torch.cat(vals)).all())
+
+# %% ../nbs/api/05_learner.ipynb #a348dda6
+def _predicts_finite(learn) -> bool:
+    "Whether the model, in evaluation mode, gives finite outputs for the current batch."
+    m, was = learn.model, learn.model.training
+    try:
+        with torch.no_grad(), learn.precision.autocast(): return bool(torch.isfinite(m.eval()(learn.precision.prep(learn.xb)).float()).all())
+    finally: m.train(was)
+
+def _nonfinite_cause(learn, steps: int) -> str:
+    "Why the batch went wrong: 'data' (NaN images), 'before' (no step yet in this fit), 'lr', or 'diverged' (weights out of range)."
+    xb = learn.xb
+    if torch.is_tensor(xb) and xb.is_floating_point() and not torch.isfinite(xb).all(): return 'data'
+    if steps == 0: return 'before'
+    return 'lr' if _predicts_finite(learn) else 'diverged'
+
+def _nonfinite_message(learn, cause: str, steps: int) -> str:
+    "What went wrong in this training batch, the state the model is left in, and what to do."
+    loss, lr = learn.loss.detach().float(), learn.opt.param_groups[-1]['lr']
+    at = f"at epoch {learn.epoch + 1}, batch {learn.iter + 1} (learning rate {lr:.2e})"
+    what = (f"The training loss became {loss.item()} {at}." if not torch.isfinite(loss).all() else
+            f"The batchnorm statistics became NaN or infinite {at}, with a loss of {loss.item():.3g}.")
+    if cause == 'diverged':
+        return (f"{what} The weights had grown out of range in the {_plural(steps, 'step')} before, so training stopped and the "
+                "model is back to how it was before this fit (weights and batchnorm statistics; the optimiser's running "
+                "averages are reset). The learning rate is too high: train with a smaller one (learn.lr_find() suggests one).")
+    broken = not all(torch.isfinite(p).all() for p in learn.model.parameters())
+    why = {'data': "This batch's images hold NaN or infinite values: check the data and its normalisation stats.",
+           'before': ("This fit had not changed the weights yet, so its learning rate is not the cause: the model was broken "
+                      f"before it ({'its weights hold NaN or infinite values' if broken else 'it gives non-finite results'}). "
+                      "Load a saved checkpoint (learn.load) or create the learner again."),
+           'lr': "The learning rate is probably too high: train with a smaller one (learn.lr_find() suggests one)."}[cause]
+    return (f"{what} Training stopped before this batch changed the weights or the batchnorm statistics: they are as they "
+            f"were before it. {why}")
+
+# %% ../nbs/api/05_learner.ipynb #96cc0d23
 norm_types = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm, nn.LayerNorm, nn.GroupNorm)   # the normalisation layers: trainable in frozen groups when `train_bn`
 
 # %% ../nbs/api/05_learner.ipynb #c482f640
@@ -265,20 +334,21 @@ class Learner:
                  loss_func=None, # default: cross-entropy
                  metrics=None, # a function or list of functions (preds, targs) -> number
                  opt_func=torch.optim.AdamW, # optimiser class (must accept param groups, lr, betas, weight_decay)
-                 wd: float = 1e-2, # decoupled weight decay
+                 wd=1e-2, # decoupled weight decay: one number, or one per layer group
                  layer_groups=None, # list of modules, one per group (default: the whole model)
-                 train_bn: bool = True, # keep normalisation layers trainable in frozen groups
+                 train_bn: bool = True, # normalisation layers train in frozen groups (False: frozen groups run in evaluation mode)
                  cbs=None, # callbacks used by every fit
+                 callback_fns=None, # functions of the learner that make a callback for each fit, e.g. `partial(GradientClipping, clip=0.1)`
                  precision: str | None = None, # 'auto', 'bf16', 'fp16' or 'fp32'
                  model_dir: str = 'models', # folder (under `data.path`) for `save`/`load`
                 ):
         self.data, self.loss_func, self.opt_func, self.wd = data, loss_func or nn.CrossEntropyLoss(), opt_func, wd
-        self.metrics = _listify(metrics)
+        self.metrics, self.callback_fns = _listify(metrics), _listify(callback_fns)
         self.model = model.to(data.device)
         self.layer_groups = list(layer_groups) if layer_groups is not None else [self.model]
         self.train_bn, self.model_dir, self.opt, self.arch_name = train_bn, model_dir, None, None
         self.cbs = []
-        self.add_cbs([Recorder(), ProgressCB()] + _listify(cbs))
+        self.add_cbs([Recorder(), ProgressCB(), CheckFiniteCB(), FrozenEvalCB()] + _listify(cbs))
         self.set_precision(precision)
 
     @property
@@ -286,6 +356,9 @@ class Learner:
     def __repr__(self):
         return (f'{type(self).__name__}(arch={self.arch_name or type(self.model).__name__}, c={self.data.c}, '
                 f'groups={len(self.layer_groups)}, {self.precision!r})')
+    def lr_range(self, lr) -> np.ndarray:
+        "One learning rate per layer group of this learner from `lr` (a float, a slice or a list), as an array."
+        return np.array(lr_range(lr, len(self.layer_groups)))
 
 # %% ../nbs/api/05_learner.ipynb #dbf60bc6
 def _listify(o) -> list:
@@ -365,32 +438,46 @@ def to_fp16(self: Learner):
 # %% ../nbs/api/05_learner.ipynb #250972a9
 @patch
 def freeze_to(self: Learner, n: int):
-    "Freeze the layer groups before group `n` (normalisation layers stay trainable if `train_bn`)."
+    "Freeze the layer groups before group `n` (negative `n` counts from the end); normalisation layers stay trainable if `train_bn`."
+    frozen = range(len(self.layer_groups))[:n]   # Python's slice rules, as fastai's `layer_groups[:n]`
     for i, g in enumerate(self.layer_groups):
         for m in g.modules():
             keep = self.train_bn and isinstance(m, norm_types)
-            for p in m.parameters(recurse=False): p.requires_grad_(i >= n or keep)
+            for p in m.parameters(recurse=False): p.requires_grad_(i not in frozen or keep)
     self.opt = None
 
 @patch
 def freeze(self: Learner):
     "Train only the last layer group."
-    self.freeze_to(len(self.layer_groups) - 1)
+    self.freeze_to(-1)
 
 @patch
 def unfreeze(self: Learner):
     "Train every layer group."
     self.freeze_to(0)
 
+# %% ../nbs/api/05_learner.ipynb #6092adf4
+def _frozen_groups(learn) -> list:
+    "The layer groups that have parameters and train none of them."
+    return [g for g in learn.layer_groups if (ps := list(g.parameters())) and not any(p.requires_grad for p in ps)]
+
+class FrozenEvalCB(Callback):
+    "With `train_bn=False`, run the layer groups in which nothing trains in evaluation mode while training."
+    def begin_train(self):   # the loop has just called `model.train()`
+        if not self.learn.train_bn:
+            for g in _frozen_groups(self.learn): g.eval()
+
 # %% ../nbs/api/05_learner.ipynb #5b29cfc5
 @patch
-def create_opt(self: Learner, lr=1e-3, wd: float | None = None):
-    "A new optimiser with one parameter group per layer group, learning rates from `lr`."
-    self.wd = self.wd if wd is None else wd
-    lrs = lr_range(lr, len(self.layer_groups))
-    groups = [{'params': list(g.parameters()), 'lr': l} for g, l in zip(self.layer_groups, lrs)]
+def create_opt(self: Learner, lr=1e-3, # learning rate(s): a float, a slice or a list (see `lr_range`)
+               wd=None, # weight decay: one number or one per layer group (default: the learner's `wd`)
+              ):
+    "A new optimiser with one parameter group per layer group, with its learning rate and weight decay."
+    n = len(self.layer_groups)
+    lrs, wds = lr_range(lr, n), _per_group(self.wd if wd is None else wd, n, 'weight decay')
+    groups = [{'params': list(g.parameters()), 'lr': l, 'weight_decay': w} for g, l, w in zip(self.layer_groups, lrs, wds)]
     fused = {'fused': True} if self.opt_func in (torch.optim.AdamW, torch.optim.Adam) and self.data.device.type in ('cpu', 'cuda') else {}
-    self.opt = self.opt_func(groups, lr=lrs[-1], betas=(0.9, 0.99), eps=1e-5, weight_decay=self.wd, **fused)
+    self.opt = self.opt_func(groups, lr=lrs[-1], betas=(0.9, 0.99), eps=1e-5, weight_decay=wds[-1], **fused)
     return self.opt
 
 @patch
@@ -398,19 +485,25 @@ def set_lrs(self: Learner, lr):
     "Set the learning rate of each layer group from `lr` (a float, a slice or a list)."
     for pg, l in zip(self.opt.param_groups, lr_range(lr, len(self.opt.param_groups))): pg['lr'] = l
 
+@patch
+def set_wds(self: Learner, wd=None):
+    "Set the weight decay of each layer group from `wd` (one number or one per group; default: the learner's `wd`)."
+    for pg, w in zip(self.opt.param_groups, _per_group(self.wd if wd is None else wd, len(self.opt.param_groups), 'weight decay')):
+        pg['weight_decay'] = w
+
 # %% ../nbs/api/05_learner.ipynb #c1a85e5d
 @patch
 def fit(self: Learner, epochs: int, # number of passes over the training set
         lr=1e-3, # learning rate: a float, a slice or a list (see `lr_range`)
-        wd: float | None = None, # weight decay (default: the learner's `wd`)
+        wd=None, # weight decay for this call: one number or one per layer group (default: the learner's `wd`)
         cbs=None, # callbacks for this call only
        ):
     "Train for `epochs` epochs at learning rate `lr`."
     if not isinstance(epochs, int) or epochs < 0: raise ValueError(f"epochs={epochs!r}: give a whole number of epochs, like 1 or 4.")
     oom = False
-    with self.added_cbs(cbs):
-        if self.opt is None or wd is not None: self.create_opt(lr, wd)
-        else: self.set_lrs(lr)
+    with self.added_cbs(_listify(cbs) + [f(self) for f in self.callback_fns]):
+        if self.opt is None: self.create_opt(lr, wd)
+        else: self.set_lrs(lr); self.set_wds(wd)
         self.epochs, self.epoch, self.iter, self.training = epochs, 0, 0, False
         try:
             self('begin_fit')
@@ -422,6 +515,18 @@ def fit(self: Learner, epochs: int, # number of passes over the training set
             self('after_fit')
             self.model.eval()
     if oom: self._out_of_memory()
+
+# %% ../nbs/api/05_learner.ipynb #79c7f580
+@patch
+def purge(self: Learner, clear_opt: bool = True, # also drop the optimiser and its state (momentum, running averages)
+         ) -> Learner:
+    "Free the memory the learner holds beyond its model: the last batch, predictions and gradients (fastai's `learn.purge`)."
+    self.xb = self.yb = self.pred = self.loss = None
+    self.model.zero_grad(set_to_none=True)
+    if clear_opt: self.opt = None
+    gc.collect()
+    if torch.cuda.is_available(): torch.cuda.empty_cache()
+    return self
 
 # %% ../nbs/api/05_learner.ipynb #466f3f04
 @patch
@@ -435,10 +540,7 @@ def _interrupted(self: Learner):
 @patch
 def _out_of_memory(self: Learner):
     "Free the failed batch's memory and raise an out-of-memory error that suggests a smaller batch size."
-    self.xb = self.yb = self.pred = self.loss = None
-    if self.opt is not None: self.opt.zero_grad(set_to_none=True)
-    gc.collect()
-    if torch.cuda.is_available(): torch.cuda.empty_cache()
+    self.purge(clear_opt=False)
     bs = getattr(self.data, 'bs', 0)
     raise torch.OutOfMemoryError(
         f"{self.data.device} ran out of memory while training with bs={bs}. The memory has been freed and the learner "
@@ -479,66 +581,259 @@ def _do_batch(self: Learner):
         with self.precision.autocast():
             self.pred = self.model(self.precision.prep(self.xb))
             self.loss = self.loss_func(self.pred.float(), self.yb)
-        self('after_loss')
+        self('after_loss')   # `CheckFiniteCB` stops here if the loss is NaN
         if self.training:
-            self._check_loss()
             self.precision.backward(self.loss); self('after_backward')
             self.precision.step(self.opt); self('after_step')
             self.opt.zero_grad(set_to_none=True)
     except CancelBatchException: pass
     self('after_batch')
 
-@patch
-def _check_loss(self: Learner):
-    "Stop with a clear message if the training loss is NaN or infinite."
-    if torch.isfinite(self.loss.detach()).all(): return
-    lr = self.opt.param_groups[-1]['lr']
-    raise NonFiniteLossError(
-        f"The training loss became {self.loss.item()} at epoch {self.epoch + 1}, batch {self.iter + 1} "
-        f"(learning rate {lr:.2e}). Training stopped before this step changed the weights. The learning rate is "
-        "probably too high: run learn.lr_find() and pick a smaller one, or check the data for NaNs.")
-
 # %% ../nbs/api/05_learner.ipynb #0331a625
+@patch
+def _outputs(self: Learner, xb: torch.Tensor) -> torch.Tensor:
+    "The model's raw outputs (float32) for the batch `xb`: evaluation mode, no gradients, the learner's precision."
+    self.model.eval()
+    with torch.no_grad(), self.precision.autocast(): return self.model(self.precision.prep(xb)).float()
+
+@patch
+def _all_outputs(self: Learner, dl) -> tuple:
+    "Raw outputs and targets of every batch `(xb, yb)` of `dl`, concatenated."
+    outs, targs = [], []
+    for xb, yb in dl: outs.append(self._outputs(xb)); targs.append(yb)
+    if not outs: raise ValueError(f"{dl!r} has no batches: there is nothing to predict.")
+    return torch.cat(outs), torch.cat(targs)
+
 @patch
 def get_preds(self: Learner, ds_type=DatasetType.Valid, # which dataset to predict
               with_loss: bool = False, # also return the loss of each item
              ):
     "Probabilities and targets (and per-item losses) of every item of the dataset `ds_type`, in its order."
     dl = self.data.ordered_dl(ds_type)
-    if dl is None: raise ValueError(f"This data has no {ds_type} set: add one (e.g. test='test') when building the data.")
-    self.model.eval(); preds, targs = [], []
-    with torch.no_grad(), self.precision.autocast():
-        for xb, yb in dl: preds.append(self.model(self.precision.prep(xb)).float()); targs.append(yb)
-    preds, targs = torch.cat(preds), torch.cat(targs)
+    if dl is None: raise ValueError(f"This data has no {ds_type.name} set: add one (e.g. test='test') when building the data.")
+    preds, targs = self._all_outputs(dl)
     res = [F.softmax(preds, dim=-1), targs]
     if with_loss: res.append(F.cross_entropy(preds, targs, reduction='none'))
     return tuple(res)
 
+# %% ../nbs/api/05_learner.ipynb #c86c850b
+def _first_batch(data, ds_type) -> tuple:
+    "The first batch `(xb, yb)` of `ds_type`, in the dataset's order and without augmentation."
+    dl = data.ordered_dl(ds_type)
+    if dl is None or len(dl) == 0: raise ValueError(f"This data has no {ds_type.name} images to take a batch from.")
+    return next(iter(dl))
+
+@patch
+def pred_batch(self: Learner, ds_type=DatasetType.Valid, # the dataset whose first batch is used when `batch` is None
+               batch=None, # `(xb, yb)` or `xb`: images on the device, normalised (e.g. from `data.one_item`)
+              ) -> torch.Tensor:
+    "Class probabilities for one batch: `batch`, or the first batch of `ds_type` in order (fastai's `learn.pred_batch`)."
+    if batch is None: batch = _first_batch(self.data, ds_type)
+    xb = batch[0] if isinstance(batch, (tuple, list)) else batch
+    return F.softmax(self._outputs(xb), dim=-1)
+
 @patch
 def predict(self: Learner, img):
     "Classify one image (path, PIL image or CHW tensor): `(class name, class index, probabilities)`."
-    xb = self.data.one_item(img)
-    self.model.eval()
-    with torch.no_grad(), self.precision.autocast(): probs = F.softmax(self.model(self.precision.prep(xb)).float(), dim=-1)[0]
+    probs = self.pred_batch(batch=self.data.one_item(img))[0]
     i = int(probs.argmax())
     return self.data.classes[i], i, probs.cpu()
 
-# %% ../nbs/api/05_learner.ipynb #18cd6c4e
-def _atomic_save(obj, fn: Path):
-    "torch.save `obj` to `fn` through a temporary file in the same folder."
-    fn = Path(fn); fn.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=fn.parent, prefix=f'.{fn.name}.', suffix='.part'); os.close(fd)
-    try: torch.save(obj, tmp); os.replace(tmp, fn)
+# %% ../nbs/api/05_learner.ipynb #892b1f46
+@patch
+def validate(self: Learner, dl=None, # batches `(xb, yb)`, e.g. `data.train_dl` (default: the validation set)
+             metrics=None, # a metric or list of metrics (default: the learner's)
+            ) -> list[float]:
+    "The loss and the metrics over `dl`: `[loss, *metrics]` (fastai's `learn.validate`)."
+    out, targs = self._all_outputs(self.data.dl(DatasetType.Valid) if dl is None else dl)
+    mets = self.metrics if metrics is None else _listify(metrics)
+    return [float(self.loss_func(out, targs))] + [float(m(out, targs)) for m in mets]
+
+# %% ../nbs/api/05_learner.ipynb #caff953f
+def _image_grid(imgs, titles: list, colors: list, rows: int, figsize=None, suptitle: str = ''):
+    "Show images (N, H, W, 3) in a rows x rows grid with a coloured title each; return the figure."
+    import matplotlib.pyplot as plt
+    fig, axs = plt.subplots(rows, rows, figsize=figsize or (3 * rows, 3 * rows), squeeze=False)
+    for k, ax in enumerate(axs.flat):
+        ax.axis('off')
+        if k < len(imgs): ax.imshow(imgs[k]); ax.set_title(titles[k], color=colors[k])
+    if suptitle: fig.suptitle(suptitle, weight='bold')
+    fig.tight_layout()
+    return fig
+
+@patch
+def show_results(self: Learner, ds_type=DatasetType.Valid, # which images: the first ones of `Valid`, `Train` (unaugmented) or `Test`
+                 rows: int = 5, # show up to rows x rows images (at most one batch)
+                 figsize=None, # figure size in inches (default: 3 per image)
+                 return_fig: bool = False, # return the figure (notebooks show it anyway)
+                ):
+    "Show the first images of `ds_type` with their true class above the predicted one, red when wrong (fastai's `learn.show_results`)."
+    xb, yb = _first_batch(self.data, ds_type)
+    xb, yb = xb[:rows * rows], yb[:rows * rows].tolist()
+    preds = [self.data.classes[i] for i in self.pred_batch(batch=xb).argmax(-1).tolist()]
+    imgs = self.data.denorm(xb).permute(0, 2, 3, 1).float().cpu()
+    if ds_type == DatasetType.Test: titles, colors, top = preds, ['black'] * len(preds), 'Predictions'
+    else:
+        truth = [self.data.classes[i] for i in yb]
+        titles, colors = [f'{t}\n{p}' for t, p in zip(truth, preds)], ['black' if t == p else 'red' for t, p in zip(truth, preds)]
+        top = 'Ground truth\nPredictions'
+    fig = _image_grid(imgs, titles, colors, rows, figsize, top)
+    return fig if return_fig else None
+
+# %% ../nbs/api/05_learner.ipynb #34ecf58a
+def _layers(m: nn.Module) -> list:
+    "The layers of `m`, in order: modules without children, or with parameters of their own (kept whole)."
+    if not list(m.children()) or list(m.parameters(recurse=False)): return [m]
+    return list(dict.fromkeys(l for c in m.children() for l in _layers(c)))
+
+class _Text(str):
+    "A string that a notebook shows as plain text (no quotes), as fastai's summary."
+    def __repr__(self): return str(self)
+
+@patch
+def _layer_outputs(self: Learner) -> list:
+    "(layer, output shape) for each layer call when a dummy batch of one black image runs through the model."
+    size = getattr(self.data, 'size', None) or 224
+    xb = torch.zeros(1, 3, *((size, size) if isinstance(size, int) else size), device=self.data.device)
+    calls, was = [], self.model.training
+    hooks = [l.register_forward_hook(lambda m, i, o: calls.append((m, tuple(o.shape[1:]) if torch.is_tensor(o) else None)))
+             for l in _layers(self.model)]
+    try:
+        with torch.no_grad(): self.model.eval()(self.precision.prep(xb))
     finally:
-        if os.path.exists(tmp): os.remove(tmp)
+        for h in hooks: h.remove()
+        self.model.train(was)
+    return calls
+
+# %% ../nbs/api/05_learner.ipynb #36409d68
+@patch
+def summary(self: Learner) -> str:
+    "A table of the model's layers: type, output shape, parameters and whether they train (fastai's `learn.summary()`)."
+    w = [24, 20, 12, 9]
+    line = lambda cells: ' '.join(str(c).ljust(n) for c, n in zip(cells, w)).rstrip()
+    rows = [line(['Layer (type)', 'Output Shape', 'Param #', 'Trainable']), '=' * sum(w)]
+    for m, shape in self._layer_outputs():
+        ps = list(m.parameters())
+        trains = '' if not ps else any(p.requires_grad for p in ps)
+        rows.append(line([type(m).__name__, list(shape) if shape is not None else '?', f'{sum(p.numel() for p in ps):,}', trains]))
+    n, t = sum(p.numel() for p in self.model.parameters()), sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+    rows += ['=' * sum(w), f'Total params: {n:,}', f'Total trainable params: {t:,}', f'Total non-trainable params: {n - t:,}']
+    return _Text('\n'.join([type(self.model).__name__] + rows))
+
+# %% ../nbs/api/05_learner.ipynb #5da9a1dd
+def _split_index(layers: list, s) -> int:
+    "Where the layer group starting at `s` (a layer of the model, or a position in `layers`) starts."
+    if isinstance(s, int) and not isinstance(s, bool):
+        if not 0 < s < len(layers): raise ValueError(f"Split position {s} is out of range: the model has {len(layers)} layers (see learn.summary()).")
+        return s
+    first = _layers(s)[0] if isinstance(s, nn.Module) else None
+    i = next((i for i, l in enumerate(layers) if l is first), None)
+    if i is None: raise ValueError(f"Cannot split at {s!r:.60}: it is not a layer of this learner's model. Pass modules of "
+                                   "learn.model, e.g. lambda m: (m[0][6], m[1]), or layer positions.")
+    return i
+
+@patch
+def split(self: Learner, split_on, # the layers (or layer positions) where groups 2, 3, ... start, or a function of the model returning them
+         ) -> Learner:
+    "Split the model into new layer groups at `split_on` (fastai's `learn.split`)."
+    if callable(split_on) and not isinstance(split_on, nn.Module): split_on = split_on(self.model)
+    layers = _layers(self.model)
+    idxs = [0] + [_split_index(layers, s) for s in _listify(split_on)] + [len(layers)]
+    if any(a >= b for a, b in zip(idxs[:-1], idxs[1:])):
+        raise ValueError(f"The split points must come in the model's order, each after the previous one (positions {idxs[1:-1]}).")
+    self.layer_groups = [nn.Sequential(*layers[a:b]) for a, b in zip(idxs[:-1], idxs[1:])]
+    self.opt = None
+    return self
+
+# %% ../nbs/api/05_learner.ipynb #18cd6c4e
+def _tmp_path(fn: Path) -> Path:
+    "A new temporary file name next to `fn` that names this machine and process (so a later save can tell it is stale)."
+    return fn.parent/f'.{fn.name}.{socket.gethostname()}.{os.getpid()}.{secrets.token_hex(4)}.part'
+
+def _pid_alive(pid: int) -> bool:
+    "Whether process `pid` runs on this machine."
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: pass   # it runs, as another user
+    return True
+
+def _is_stale(p: Path, fn: Path) -> bool:
+    "Whether `p`, a temporary file of a save of `fn`, was left by a process that is gone (if its name does not say, by its age)."
+    m = re.fullmatch(r'(.+)\.(\d+)\.[0-9a-f]{8}\.part', p.name[len(fn.name) + 2:])
+    if m and m[1] == socket.gethostname(): return not _pid_alive(int(m[2]))
+    try: return time.time() - p.stat().st_mtime > 3600   # another machine's, or an older lesson1's: stale after an hour
+    except FileNotFoundError: return False
+
+def _clean_stale(fn: Path) -> list:
+    "Remove the temporary files that killed saves of `fn` left next to it; return them."
+    stale = [p for p in fn.parent.glob(f'.{glob.escape(fn.name)}.*.part') if _is_stale(p, fn)]
+    for p in stale: p.unlink(missing_ok=True)
+    return stale
+
+# %% ../nbs/api/05_learner.ipynb #8e628606
+class _FdWriter(io.RawIOBase):
+    "A file descriptor for torch.save to write to, which keeps the OSError (a full disk) torch would hide in a bare RuntimeError."
+    def __init__(self, fd: int): self.fd, self.error = fd, None
+    def writable(self): return True
+    def write(self, b) -> int:
+        mv, n = memoryview(b).cast('B'), 0
+        try:
+            while n < len(mv): n += os.write(self.fd, mv[n:])   # torch ignores short writes: finish them (a full disk then raises)
+        except OSError as e: self.error = e; raise
+        return n
+
+def _write_new(obj, tmp: Path):
+    "torch.save `obj` into the new file `tmp`, created with mode 0o666 less the umask like any new file; raise the OSError of a failed write."
+    w = _FdWriter(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_BINARY', 0), 0o666))
+    try: torch.save(obj, w)
+    except RuntimeError:
+        if w.error is None: raise
+        raise w.error from None
+    finally: os.close(w.fd)
+
+# %% ../nbs/api/05_learner.ipynb #f9f6e6af
+def _make_folder(d: Path):
+    "Create the folder `d` (and its parents), or say clearly why it cannot be."
+    try: d.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        f = next((p for p in (d, *d.parents) if p.is_file()), d)
+        raise NotADirectoryError(f"Cannot save in {d}: {f} is a file, not a folder. Move or rename that file, or save somewhere "
+                                 "else (learn.model_dir = 'another_folder' for learn.save, a full path for learn.export).") from None
+
+def _save_error(e: OSError, fn: Path) -> OSError:
+    "The error for a failed save of `fn`: what happened, what is left, and what to do."
+    kept = f"The previous {fn.name} is unchanged." if fn.exists() else f"No {fn.name} was written."
+    if e.errno in (errno.ENOSPC, getattr(errno, 'EDQUOT', errno.ENOSPC)):
+        why = 'No space left on device' if e.errno == errno.ENOSPC else 'Disk quota exceeded'
+        return OSError(e.errno, f"{why} while writing {fn}. {kept} Free some space on that disk, or save on another one "
+                                "(learn.model_dir = '/other/disk/models' for learn.save, a full path for learn.export).")
+    if isinstance(e, PermissionError):
+        return PermissionError(e.errno, f"No permission to write {fn}. {kept} Save in a folder you can write to "
+                                        "(learn.model_dir = '/a/writable/folder' for learn.save, a full path for learn.export).")
+    return e
+
+def _atomic_save(obj, fn: Path) -> Path:
+    "torch.save `obj` to `fn` through a temporary file in the same folder: a failed save leaves any previous `fn` as it was."
+    fn = Path(fn); tmp = _tmp_path(fn)
+    try: _make_folder(fn.parent); _clean_stale(fn); _write_new(obj, tmp); os.replace(tmp, fn)
+    except OSError as e: raise _save_error(e, fn) from None
+    finally:
+        if tmp.exists(): tmp.unlink()
     return fn
 
-def _safe_load(fn: Path):
-    "torch.load `fn` with weights_only=True, with clear errors for non-checkpoints."
+# %% ../nbs/api/05_learner.ipynb #2d15b1fd
+def _safe_load(fn, name: str | None = None):
+    "torch.load `fn` (a path or a file object) with weights_only=True, with clear errors for files that are not safe checkpoints."
+    name = name or str(fn)
     try: return torch.load(fn, map_location='cpu', weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as e:
-        raise ValueError(f"{fn} is not a checkpoint lesson1 can load safely (it is damaged, or holds arbitrary Python "
-                         f"objects that could run code). Re-create it with learn.save or learn.export. ({type(e).__name__}: {str(e)[:200]})") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, KeyError, IndexError, TypeError, AttributeError, OSError) as e:
+        if isinstance(e, (FileNotFoundError, PermissionError, IsADirectoryError)): raise   # not about the content: as it is
+        if isinstance(e, pickle.UnpicklingError) and 'global' in str(e).lower():   # a class or function: loading it could run code
+            raise ValueError(f"{name} is not a checkpoint lesson1 can load safely: it holds Python objects other than tensors "
+                             "and numbers, which could run code when loaded. Create it again with learn.save (or learn.export).") from None
+        detail = '' if isinstance(e, pickle.UnpicklingError) else f": {str(e).strip()[:120]}"   # torch's own text suggests unsafe loading
+        raise ValueError(f"{name} is not a checkpoint lesson1 can load safely: it is damaged, or not a checkpoint at all "
+                         f"({type(e).__name__}{detail}). Create it again with learn.save (or learn.export).") from None
 
 # %% ../nbs/api/05_learner.ipynb #0a6281ef
 @patch
@@ -547,39 +842,84 @@ def _meta(self: Learner) -> dict:
     return {'arch': self.arch_name or type(self.model).__name__, 'c': int(self.data.c), 'classes': list(map(str, self.data.classes))}
 
 @patch
-def save(self: Learner, name: str, # file name in `path/model_dir`, without '.pth'
-         with_opt: bool = False, # also save the optimiser state
-        ) -> Path:
-    "Save the model weights (and optimiser state) to `path/model_dir/name.pth`, atomically."
+def save(self: Learner, file, # a name (saved as `path/model_dir/file.pth`) or a file object, e.g. `io.BytesIO()`
+         return_path: bool = False, # return the path of the file written
+         with_opt: bool = True, # also save the optimiser state, to go on training later where it stopped
+        ) -> Path | None:
+    "Save the weights (and optimiser state) to `path/model_dir/file.pth` atomically, or into a file object (fastai's `learn.save`)."
+    if not (hasattr(file, 'write') or isinstance(file, (str, os.PathLike))):
+        raise TypeError(f"save takes a name like 'stage-1' or a file object, not {type(file).__name__}.")
     state = {'model': self.model.state_dict(), 'meta': json.dumps(self._meta())}
     if with_opt and self.opt is not None: state['opt'] = self.opt.state_dict()
-    return _atomic_save(state, self.path/self.model_dir/f'{name}.pth')
+    if hasattr(file, 'write'): torch.save(state, file); return file if return_path else None
+    fn = _atomic_save(state, self.path/self.model_dir/f'{file}.pth')
+    return fn if return_path else None
 
 # %% ../nbs/api/05_learner.ipynb #01646a78
-def _check_meta(fn, saved: dict, mine: dict):
+def _read_meta(raw, name: str) -> dict:
+    "A checkpoint's description (architecture, number of classes), or a clear error if it is damaged."
+    try: meta = json.loads(raw)
+    except (TypeError, ValueError): meta = None
+    if not isinstance(meta, dict) or not {'arch', 'c'} <= meta.keys():
+        raise ValueError(f"{name} is damaged: the description of its model (architecture and classes) cannot be read. "
+                         "Save the checkpoint again with learn.save.")
+    return meta
+
+def _read_checkpoint(src, name: str) -> tuple:
+    "(weights, description or None, optimiser state or None) of the checkpoint in `src`, with clear errors."
+    state = _safe_load(src, name)
+    if isinstance(state, dict) and state and all(torch.is_tensor(v) for v in state.values()): return state, None, None   # a plain state dict
+    if not (isinstance(state, dict) and isinstance(state.get('model'), dict)):
+        raise ValueError(f"{name} is not a lesson1 checkpoint: it holds a {type(state).__name__} without model weights. "
+                         "Save one with learn.save(name).")
+    return state['model'], _read_meta(state['meta'], name) if 'meta' in state else None, state.get('opt')
+
+def _check_meta(name: str, saved: dict, mine: dict):
     "Raise a clear error when a checkpoint was made for another architecture or class count."
-    if saved.get('arch') != mine['arch']:
-        raise ValueError(f"{fn.name} was saved from a {saved.get('arch')} model, but this learner is a {mine['arch']}. "
+    if saved['arch'] != mine['arch']:
+        raise ValueError(f"{name} was saved from a {saved['arch']} model, but this learner is a {mine['arch']}. "
                          "Create the learner with the same architecture, or load another file.")
-    if saved.get('c') != mine['c']:
-        raise ValueError(f"{fn.name} was saved for {saved.get('c')} classes, but this data has {mine['c']} classes. "
+    if saved['c'] != mine['c']:
+        raise ValueError(f"{name} was saved for {_plural(saved['c'], 'class')}, but this data has {_plural(mine['c'], 'class')}. "
                          "Load it into a learner on data with the same classes.")
 
+# %% ../nbs/api/05_learner.ipynb #5aa4341f
 @patch
-def load(self: Learner, name: str, # file name in `path/model_dir` (without '.pth') or a path to a file
-         with_opt: bool = False, # also restore the optimiser state, if saved
-        ):
-    "Load weights saved by `save` (checks architecture and number of classes)."
-    fn = Path(name) if Path(name).suffix == '.pth' and Path(name).exists() else self.path/self.model_dir/f'{name}.pth'
-    if not fn.exists():
-        have = sorted(p.stem for p in fn.parent.glob('*.pth')) if fn.parent.exists() else []
-        raise FileNotFoundError(f"No checkpoint {fn}. Saved checkpoints in {fn.parent}: {have or 'none'}.")
-    state = _safe_load(fn)
-    sd = state['model'] if 'model' in state else state
-    if 'meta' in state: _check_meta(fn, json.loads(state['meta']), self._meta())
-    try: self.model.load_state_dict(sd)
-    except RuntimeError as e: raise ValueError(f"{fn.name} does not fit this model: {str(e)[:300]}") from None
-    if with_opt and 'opt' in state:
-        if self.opt is None: self.create_opt()
-        self.opt.load_state_dict(state['opt'])
+def _checkpoint_path(self: Learner, name) -> Path:
+    "The file `load(name)` reads: a .pth file given by its path, or `path/model_dir/name.pth`; clear errors when missing."
+    if Path(name).suffix == '.pth' and Path(name).is_file(): return Path(name)
+    fn = self.path/self.model_dir/f'{name}.pth'
+    d = fn.parent
+    if d.exists() and not d.is_dir(): raise NotADirectoryError(f"model_dir {d} is a file, not a folder of checkpoints: set learn.model_dir to the folder.")
+    if not fn.is_file():
+        have = sorted(f.stem for f in d.glob('*.pth') if not f.name.startswith('.')) if d.is_dir() else []   # never the hidden temporary files
+        raise FileNotFoundError(f"No checkpoint {fn}. Saved checkpoints in {d}: {', '.join(have) or 'none'}.")
+    return fn
+
+@patch
+def _load_opt(self: Learner, sd: dict, name: str):
+    "Restore the optimiser state `sd`; warn, and train with a new optimiser, when it does not fit this learner's."
+    if self.opt is None: self.create_opt()
+    try: self.opt.load_state_dict(sd)
+    except (ValueError, KeyError, IndexError, TypeError, RuntimeError) as e:
+        self.opt = None
+        warnings.warn(f"The optimiser state in {name} does not fit this learner's optimiser ({str(e)[:120]}): the weights are "
+                      "loaded, and training will start with a new optimiser.", stacklevel=3)
+
+@patch
+def load(self: Learner, file, # a name saved by `save`, the path of a .pth file, or a file object
+         strict: bool = True, # the checkpoint must fit the model exactly (False: load the weights whose names match)
+         with_opt: bool | None = None, # restore the optimiser state too (default: when the checkpoint has one)
+         purge: bool = False, # free memory first (see `purge`)
+        ) -> Learner:
+    "Load weights (and optimiser state) saved by `save`, checking architecture and classes (fastai's `learn.load`)."
+    if purge: self.purge(clear_opt=bool(with_opt))
+    src = file if hasattr(file, 'read') else self._checkpoint_path(file)
+    name = Path(src).name if isinstance(src, Path) else Path(getattr(src, 'name', None) or f'the {type(src).__name__}').name
+    sd, meta, opt = _read_checkpoint(src, name)
+    if meta is not None and strict: _check_meta(name, meta, self._meta())
+    try: self.model.load_state_dict(sd, strict=strict)
+    except RuntimeError as e: raise ValueError(f"{name} does not fit this model: {str(e)[:300]}") from None
+    if with_opt is not False and opt is not None: self._load_opt(opt, name)
+    elif with_opt: warnings.warn(f"{name} holds no optimiser state (it was saved with with_opt=False): only the weights are loaded.", stacklevel=2)
     return self

@@ -10,7 +10,7 @@ import numpy as np
 from .core import *
 from .data import DatasetType
 from .learner import *
-from .learner import _ax, _listify
+from .learner import _ax, _listify, _plural
 
 # %% auto #0
 __all__ = ['annealing_cos', 'annealing_exp', 'OneCycleScheduler', 'LRFinder', 'LRFindResult']
@@ -67,7 +67,7 @@ def fit_one_cycle(self: Learner, cyc_len: int, # number of epochs
                   div_factor: float = 25., # start at max_lr/div_factor
                   pct_start: float = 0.3, # fraction of the iterations spent warming up
                   final_div: float | None = None, # end at max_lr/final_div (default div_factor*1e4)
-                  wd: float | None = None, # weight decay (default: the learner's, 1e-2)
+                  wd=None, # weight decay: one number or one per layer group (default: the learner's, 1e-2)
                   cbs=None, # extra callbacks for this call
                  ):
     "Train for `cyc_len` epochs with the one-cycle learning-rate and momentum schedule."
@@ -119,8 +119,8 @@ def _suggest(lrs, losses, skip_start=10, skip_end=5):
     "(suggestion, lr_min) from an lr_find curve, or (None, None) with a warning if it is too short."
     n = len(lrs)
     if n - skip_start - skip_end < 3:
-        warnings.warn(f"lr_find recorded only {n} batches, too few to suggest a learning rate (it skips the first "
-                      f"{skip_start} and last {skip_end}). The data is returned anyway; use more iterations "
+        warnings.warn(f"lr_find recorded only {_plural(n, 'batch')}, too few to suggest a learning rate (it skips the first "
+                      f"{skip_start} and the last {skip_end}). The data is returned anyway; use more iterations "
                       "(num_it), a smaller end_lr, or more data.", stacklevel=3)
         return None, None
     l, ls = np.array(lrs[skip_start:n - skip_end]), np.array(losses[skip_start:n - skip_end])
@@ -130,9 +130,11 @@ def _suggest(lrs, losses, skip_start=10, skip_end=5):
 # %% ../nbs/api/06_schedule.ipynb #0dbe1b56
 def _say(res: LRFindResult) -> str:
     "The suggestion as a sentence (for people who cannot see the plot, and for logs)."
-    if res.suggestion is None: return f"lr_find: no suggestion ({len(res.lrs)} points are too few)."
+    if res.suggestion is None: return f"No suggested learning rate: the sweep is too short ({_plural(len(res.lrs), 'batch')})."
     return (f"Suggested learning rate: {res.suggestion:.1e} (where the loss falls fastest). "
             f"Another rule of thumb: {res.lr_min:.1e} (a tenth of where the loss was lowest).")
+
+def _said(r: Recorder): r._said = r.lrs   # the recording whose suggestion has been printed (`begin_fit` starts a new one)
 
 @patch
 def lr_find(self: Learner, start_lr=1e-7, # first learning rate (float, slice or list)
@@ -144,19 +146,21 @@ def lr_find(self: Learner, start_lr=1e-7, # first learning rate (float, slice or
     "Sweep the learning rate exponentially, record the loss, restore the learner, suggest a learning rate."
     epochs = math.ceil(num_it / max(1, len(self.data.dl(DatasetType.Train))))
     finder = LRFinder(start_lr, end_lr, num_it, stop_div)
-    with self.removed_cbs(getattr(self, 'progress', None)): self.fit(epochs, start_lr, wd=wd, cbs=finder)   # no results table for a sweep
+    with self.removed_cbs([getattr(self, 'progress', None), getattr(self, 'check_finite', None)]):   # no table; LRFinder restores all
+        self.fit(epochs, start_lr, wd=wd, cbs=finder)
     r = self.recorder
     res = LRFindResult(*_suggest(r.lrs, r.smooth_losses), list(r.lrs), list(r.smooth_losses))
     why = 'the loss diverged' if finder.diverged else 'num_it reached'
-    print(f"lr_find stopped after {len(r.lrs)} batches ({why}); the weights are restored. {_say(res)} "
+    print(f"lr_find stopped after {_plural(len(r.lrs), 'batch')} ({why}); the weights are restored. {_say(res)} "
           "See learn.recorder.plot().")
+    _said(r)
     return res
 
 # %% ../nbs/api/06_schedule.ipynb #95833c02
 @patch
 def plot(self: Recorder, skip_start: int = 10, # leave out this many points at the start
          skip_end: int = 5, # and this many at the end
-         suggestion: bool = True, # mark and print the suggested learning rate
+         suggestion: bool = True, # mark the suggested learning rate (and print it, if not printed for this sweep yet)
          ax=None, # a matplotlib axis to draw on
          return_fig: bool = False, # return the figure (notebooks show it anyway)
         ):
@@ -170,5 +174,5 @@ def plot(self: Recorder, skip_start: int = 10, # leave out this many points at t
     ax.set(xscale='log', xlabel='learning rate (log scale)', ylabel='loss (smoothed)')
     if suggestion and sug is not None:
         ax.plot(sug, losses[lrs.index(sug)], 'ro', label=f'suggestion {sug:.1e}'); ax.legend()
-    if suggestion: print(_say(LRFindResult(sug, lr_min, lrs, losses)))
+    if suggestion and getattr(self, '_said', None) is not self.lrs: print(_say(LRFindResult(sug, lr_min, lrs, losses))); _said(self)
     return ax.figure if return_fig else None
