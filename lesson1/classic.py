@@ -4,10 +4,12 @@
 
 # %% ../nbs/api/11_classic.ipynb #7cef5687
 from __future__ import annotations
-import contextlib, math
+import math
+from functools import partial
 from pathlib import Path
 import numpy as np
 import torch
+import torch.nn.functional as F
 from .core import *
 from .data import ImageDataBunch, ImageDataset, DatasetType, DeviceDataLoader
 from .image import open_image
@@ -187,20 +189,10 @@ def _ds_type(bunch: ImageDataBunch, is_test) -> DatasetType:
                          "ImageClassifierData.from_paths(PATH, tfms=..., test_name='test').")
     return DatasetType.Test if is_test else DatasetType.Valid
 
-def _log_preds(learn: Learner, ds_type: DatasetType) -> tuple[np.ndarray, np.ndarray]:
-    "Log-probabilities and labels of every item of `ds_type`, in the dataset's order, as arrays."
-    probs, y = learn.get_preds(ds_type)
-    return probs.clamp_min(torch.finfo(probs.dtype).tiny).log().numpy(), y.numpy()
-
-# %% ../nbs/api/11_classic.ipynb #42b429a1
-@contextlib.contextmanager
-def _serving(bunch: ImageDataBunch, ds_type: DatasetType, dl: DeviceDataLoader):
-    "Inside the block, `bunch` serves `dl` as its `ds_type` loader, so `get_preds(ds_type)` predicts on `dl`."
-    name = {DatasetType.Valid: 'valid_dl', DatasetType.Test: 'test_dl'}[ds_type]
-    old = getattr(bunch, name)
-    setattr(bunch, name, dl)
-    try: yield
-    finally: setattr(bunch, name, old)
+def _log_preds(learn: Learner, ds_type: DatasetType, dl=None) -> tuple[np.ndarray, np.ndarray]:
+    "Log-probabilities and labels of every item of `ds_type` (or of the loader `dl`), in the dataset's order, as arrays."
+    logp, y = learn.get_preds(ds_type, activ=partial(F.log_softmax, dim=-1), dl=dl)
+    return logp.numpy(), y.numpy()
 
 # %% ../nbs/api/11_classic.ipynb #ce8c414f
 class ConvLearner:
@@ -254,8 +246,7 @@ class ConvLearner:
         bunch = self.learn.data
         ds_type = _ds_type(bunch, is_test)
         plain, y = _log_preds(self.learn, ds_type)
-        with _serving(bunch, ds_type, _aug_dl(bunch, ds_type)):
-            augs = [_log_preds(self.learn, ds_type)[0] for _ in range(n_aug)]
+        augs = [_log_preds(self.learn, ds_type, _aug_dl(bunch, ds_type))[0] for _ in range(n_aug)]
         return np.stack([plain] * max(1, math.ceil(n_aug / 4)) + augs), y
 
 # %% ../nbs/api/11_classic.ipynb #e5a4e703

@@ -46,10 +46,9 @@ class ClassificationInterpretation:
 
     @classmethod
     def from_learner(cls, learn: Learner, ds_type: DatasetType = DatasetType.Valid, # which dataset to predict
-                     activ=None): # a function from log-probabilities to `preds` (default: probabilities)
+                     activ=None): # applied to the model's raw outputs to give `preds` (default: softmax, probabilities)
         "Predict every item of `learn`'s `ds_type` dataset (the validation set by default) and interpret the predictions."
-        preds, y_true, losses = learn.get_preds(ds_type, with_loss=True)   # every item, in the order of `ordered_dl`
-        if activ is not None: preds = activ(preds.log())
+        preds, y_true, losses = learn.get_preds(ds_type, activ=activ, with_loss=True)   # every item, in the order of `ordered_dl`
         return cls(learn, preds, y_true, losses, ds_type)
 
     def __len__(self): return len(self.y_true)

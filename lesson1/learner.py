@@ -227,7 +227,7 @@ def _html_table(names, rows):
 # %% ../nbs/api/05_learner.ipynb #d58cd1b2
 class ProgressCB(Callback):
     "Show a per-epoch results table (live HTML in notebooks, plain lines elsewhere) and a bar within epochs."
-    order = 10
+    order, handle, bar = 10, None, None   # None until `begin_fit`: `after_fit` also runs when an earlier `begin_fit` failed
     def begin_fit(self):
         self.rows, self.handle, self.bar = [], None, None
         self.notebook, self.names = in_notebook(), self.learn.recorder.names
@@ -606,14 +606,16 @@ def _all_outputs(self: Learner, dl) -> tuple:
 
 @patch
 def get_preds(self: Learner, ds_type=DatasetType.Valid, # which dataset to predict
+              activ=None, # applied to the raw outputs (default: softmax, giving probabilities)
               with_loss: bool = False, # also return the loss of each item
+              dl=None, # a loader of batches `(xb, yb)` to predict instead (default: `data.ordered_dl(ds_type)`)
              ):
-    "Probabilities and targets (and per-item losses) of every item of the dataset `ds_type`, in its order."
-    dl = self.data.ordered_dl(ds_type)
+    "Probabilities (or `activ` of the outputs) and targets (and per-item losses) of every item of `ds_type`, in its order."
+    dl = self.data.ordered_dl(ds_type) if dl is None else dl
     if dl is None: raise ValueError(f"This data has no {ds_type.name} set: add one (e.g. test='test') when building the data.")
-    preds, targs = self._all_outputs(dl)
-    res = [F.softmax(preds, dim=-1), targs]
-    if with_loss: res.append(F.cross_entropy(preds, targs, reduction='none'))
+    outs, targs = self._all_outputs(dl)
+    res = [F.softmax(outs, dim=-1) if activ is None else activ(outs), targs]
+    if with_loss: res.append(F.cross_entropy(outs, targs, reduction='none'))
     return tuple(res)
 
 # %% ../nbs/api/05_learner.ipynb #c86c850b

@@ -77,7 +77,7 @@ def fit_one_cycle(self: Learner, cyc_len: int, # number of epochs
 # %% ../nbs/api/06_schedule.ipynb #15f4a128
 class LRFinder(Callback):
     "Raise the learning rate exponentially each batch; stop when the loss diverges; restore the learner after."
-    order = 1
+    order, model = 1, None   # `model` is set in `begin_fit`; `after_fit` also runs when an earlier `begin_fit` failed
     def __init__(self, start_lr=1e-7, end_lr=10, num_it: int = 100, stop_div: bool = True):
         self.start_lr, self.end_lr, self.num_it, self.stop_div = start_lr, end_lr, num_it, stop_div
     def begin_fit(self):
@@ -104,6 +104,7 @@ class LRFinder(Callback):
     def after_step(self): self.it += 1
     def begin_validate(self): raise CancelValidException
     def after_fit(self):
+        if self.model is None: return   # nothing was saved, so nothing changed
         self.model.load_state_dict(self.model_state)
         self.learn.opt.load_state_dict(self.opt_state)
 

@@ -22,15 +22,17 @@ from .image import *
 from .data import *
 from .learner import *
 from .schedule import *
+from .callbacks import *
 from .distributed import *
 from .models import *
 from .interpret import *
 from .widgets import *
 from . import (core as _core, external as _external, transforms as _transforms, image as _image, data as _data,
-                     learner as _learner, schedule as _schedule, distributed as _distributed, models as _models,
-                     interpret as _interpret, widgets as _widgets)
+                     learner as _learner, schedule as _schedule, callbacks as _callbacks, distributed as _distributed,
+                     models as _models, interpret as _interpret, widgets as _widgets)
 
 # %% ../nbs/api/10_vision.ipynb #899442e1
-_modules = [_core, _external, _transforms, _image, _data, _learner, _schedule, _distributed, _models, _interpret, _widgets]
+_modules = [_core, _external, _transforms, _image, _data, _learner, _schedule, _callbacks, _distributed, _models, _interpret,
+            _widgets]
 _libs = ['np', 'torch', 'plt', 'pd', 'Path', 'os', 're', 'math', 'shutil', 'partial', 'PIL', 'Image']
 __all__ = [*dict.fromkeys(n for m in _modules for n in m.__all__), *_libs]
