@@ -221,12 +221,14 @@ def _timm_cached(cfg) -> Path | None:
         if isinstance(p := try_to_load_from_cache(repo, f, revision=rev or None), str): return Path(p)
     return None
 
-# %% ../nbs/api/07_models.ipynb #9626d65d
-def _timm_create(name: str, sd: dict | None = None) -> nn.Module:
-    "timm's `name` without its classifier; with the weights `sd`, loaded by timm's own loader (which adapts and checks them)."
-    if sd is None: return timm.create_model(name, pretrained=False, num_classes=0)
-    try: return timm.create_model(name, pretrained=True, num_classes=0, pretrained_cfg_overlay=dict(state_dict=sd))
+# %% ../nbs/api/07_models.ipynb #fe45981b
+def _timm_create(name: str, sd: dict | None = None, num_classes: int = 0) -> nn.Module:
+    "timm's `name` with `num_classes` outputs (0: no classifier); with the weights `sd`, through timm's loader (which adapts and checks them)."
+    if sd is None: return timm.create_model(name, pretrained=False, num_classes=num_classes)
+    try: m = timm.create_model(name, pretrained=True, num_classes=num_classes, pretrained_cfg_overlay=dict(state_dict=sd))
     except RuntimeError as e: raise ValueError(f"The weights do not fit {name}: {str(e)[:300]}") from None
+    m.pretrained_cfg.pop('state_dict')   # timm keeps the overlay in the model's config: no second copy of the weights
+    return m
 
 def _timm_download(name: str, cfg) -> nn.Module:
     "timm's `name` with its pretrained weights, which timm downloads into its cache; a clear error if it cannot."
@@ -313,8 +315,7 @@ def _lite0_state_dict() -> dict:
 def efficientnet_lite0(pretrained: bool = False, # load the ImageNet weights that install with lesson1
                       ) -> nn.Module:
     "EfficientNet-Lite0 for ImageNet's 1000 classes (timm's `tf_efficientnet_lite0`), with the ImageNet weights that install with lesson1 if `pretrained`."
-    if not pretrained: return timm.create_model(_LITE0_TIMM)
-    return timm.create_model(_LITE0_TIMM, pretrained=True, pretrained_cfg_overlay=dict(state_dict=_lite0_state_dict()))
+    return _timm_create(_LITE0_TIMM, _lite0_state_dict() if pretrained else None, num_classes=1000)
 
 def _lite0_model(pretrained: bool, weights_file=None) -> tuple[nn.Module, bool]:
     "EfficientNet-Lite0 without its classifier, with the shipped weights (or `weights_file`'s, in either key layout); and whether loaded."
