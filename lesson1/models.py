@@ -330,7 +330,8 @@ def _timm_name(name: str) -> str:
     arch, _, tag = name.partition('.')
     if timm.is_model(arch) and (not tag or timm.list_pretrained(name) == [name]): return name
     known = timm.list_pretrained(arch + '.*') if timm.is_model(arch) else list(_arch_names) + timm.list_models()
-    close = dict.fromkeys(difflib.get_close_matches(name, known, n=6, cutoff=0.5))   # (lesson1's and timm's may coincide)
+    key = name.lower().replace('-', '_')
+    close = dict.fromkeys(difflib.get_close_matches(key, known, n=5, cutoff=0.5) + [n for n in known if n.startswith(key)][:3])
     raise ValueError(f"cnn_learner does not know the architecture {name!r}. Closest names: {', '.join(close) or 'none'}. "
                      "models.names lists lesson1's own, timm.list_models() all of timm's.")
 
@@ -421,12 +422,13 @@ def cnn_learner(data, # an `ImageDataBunch`
                 ps: float | list = 0.5, # dropout of the head
                 concat_pool: bool = True, # pool with `AdaptiveConcatPool2d` (else average pooling)
                 bn_final: bool = False, # batchnorm after the head's last layer
+                normalize: bool = True, # normalise un-normalised data as the pretrained weights expect (else warn if it differs)
                 **kwargs, # passed to `Learner` (loss_func, wd, precision, cbs, ...)
                ) -> Learner:
     "A learner for `data` with the body of `arch` and a new head; starts frozen (only head and batchnorm train)."
     name = _arch_name(arch)
     model, groups, loaded = _cnn_model(name, data.c, pretrained, weights_file, lin_ftrs, ps, concat_pool, bn_final)
-    if loaded: _match_norm(data, body_stats(name), name)
+    if loaded and normalize: _match_norm(data, body_stats(name), name)
     learn = Learner(data, model, metrics=metrics, layer_groups=groups, **kwargs)
     learn.arch_name, learn.pretrained = name, loaded   # `pretrained`: whether pretrained weights were really loaded
     learn.body_stats = body_stats(name) if loaded else None
