@@ -10,19 +10,19 @@ import torch
 import lesson1
 from .core import *
 from .external import URLs, untar_data
-from .transforms import get_transforms, imagenet_stats
+from .transforms import get_transforms
 from .image import get_image_files, image_extensions, verify_images
 from .data import ImageDataBunch
 from .learner import error_rate, NonFiniteLossError
 from .schedule import *
-from .models import models, cnn_learner, load_learner
+from .models import models, cnn_learner, load_learner, body_stats
 from .distributed import *
 
 # %% auto #0
 __all__ = ['DEFAULT_ARCH', 'make_parser', 'main']
 
 # %% ../nbs/api/13_cli.ipynb #92b0826a
-DEFAULT_ARCH = 'resnet34'   # what `lesson1 train` trains unless --arch says otherwise
+DEFAULT_ARCH = 'efficientnet_lite0'   # what `lesson1 train` trains unless --arch says otherwise
 
 def _data_options(p: argparse.ArgumentParser):
     "The options of `train` and `lr-find`: where the images and labels are, the model, the device."
@@ -38,7 +38,8 @@ def _data_options(p: argparse.ArgumentParser):
                         'rows, file names relative to DATA_DIR (default: labels from the folders)')
     labels.add_argument('--regex', metavar='PATTERN', default=None, help="label each image by the first group of PATTERN "
                         "in its path, e.g. '/([^/]+)_\d+.jpg$' (default: labels from the folders)")
-    p.add_argument('--arch', default=DEFAULT_ARCH, help=f"architecture, one of {', '.join(models.names)} (default: %(default)s)")
+    p.add_argument('--arch', default=DEFAULT_ARCH, help=f"architecture: one of {', '.join(models.names)}, or any timm name "
+                   "(default: %(default)s)")
     p.add_argument('--pretrained', action=argparse.BooleanOptionalAction, default=True,
                    help='start from ImageNet weights (default: %(default)s)')
     p.add_argument('--size', type=int, default=224, metavar='PX', help='images are cropped to PX x PX pixels (default: %(default)s)')
@@ -139,8 +140,9 @@ def _folder(d) -> Path:
     return path
 
 def _check_arch(name: str):
-    "A clear error for an architecture `cnn_learner` does not have."
-    if name not in models.names: raise ValueError(f"Unknown architecture --arch {name!r}: use one of {', '.join(models.names)}.")
+    "A clear error, with the closest known names, for an architecture neither lesson1 nor timm has (nothing is built)."
+    try: body_stats(name)   # resolves `name` as cnn_learner does
+    except ValueError as e: raise ValueError(f"--arch {name!r}: {e}") from None
 
 # %% ../nbs/api/13_cli.ipynb #8aa36dbb
 def _labels(path: Path, args, **kw) -> ImageDataBunch:
@@ -153,13 +155,13 @@ def _labels(path: Path, args, **kw) -> ImageDataBunch:
     return ImageDataBunch.from_folder(path, args.train if has_train else '.', valid_pct=pct, **kw)
 
 def _data(args, device) -> ImageDataBunch:
-    "The training and validation images `args` describe, on `device`, normalised for ImageNet weights."
+    "The training and validation images `args` describe, on `device`, normalised as the architecture's weights expect."
     path = _folder(args.data_dir)
     data = _labels(path, args, seed=args.seed, ds_tfms=get_transforms(), size=args.size, bs=args.bs,
                    num_workers=args.num_workers, device=device)
     if data.c < 2: raise ValueError(f"{path} has images of one class only ({data.classes[0]!r}): a classifier needs at "
                                     "least two, e.g. one folder of images per class.")
-    return data.normalize(imagenet_stats)
+    return data.normalize(body_stats(args.arch))
 
 # %% ../nbs/api/13_cli.ipynb #56033db1
 def _device(args) -> torch.device:

@@ -12,7 +12,6 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from .core import *
-from .data import DatasetType
 from .learner import *
 
 # %% auto #0
