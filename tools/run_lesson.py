@@ -5,8 +5,9 @@
     python tools/run_lesson.py nbs/*.ipynb --save         # also save the outputs into the notebooks
 
 Text outputs (printed lines, tables, values) are printed as the cells finish; a figure is shown as
-"[figure]". With --save the executed notebook replaces the original (written to a temporary file first,
-then renamed), and is cleaned with nbdev_clean, so saved outputs always come from a run of the current code.
+"[figure]"; a cell that took 10 seconds or more is followed by "[cell N: S s]", so slow steps show.
+With --save the executed notebook replaces the original (written to a temporary file first, then
+renamed), and is cleaned with nbdev_clean, so saved outputs always come from a run of the current code.
 """
 import argparse, html, os, re, subprocess, sys, time
 from pathlib import Path
@@ -45,8 +46,10 @@ def run(nb_path: Path, save: bool, timeout: int) -> float:
     with client.setup_kernel():
         for i, cell in enumerate(nb.cells):
             if cell.cell_type != 'code': continue
+            t_cell = time.perf_counter()
             client.execute_cell(cell, i)
             for out in cell.get('outputs', []): sys.stdout.write(_text(out))
+            if (secs := time.perf_counter() - t_cell) >= 10: sys.stdout.write(f'[cell {i}: {secs:.0f} s]\n')
             sys.stdout.flush()
     secs = time.perf_counter() - t0
     print(f'=== {nb_path.name}: ran in {secs:.0f} s ===', flush=True)
