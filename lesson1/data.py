@@ -186,9 +186,12 @@ class _ImageCache:
     def _view(self, i: int) -> torch.Tensor:
         h, w = self.shapes[i]
         return self.buf[self.starts[i]:self.starts[i] + 3 * h * w].view(h, w, 3).permute(2, 0, 1)
+    def has(self, i: int) -> bool:
+        "Whether image `i` is stored."
+        return self.buf is not None and bool(self.buf[self.nbytes + i])
     def get(self, i: int) -> torch.Tensor | None:
         "Image `i` if it is stored, else None."
-        return self._view(i) if self.buf is not None and self.buf[self.nbytes + i] else None
+        return self._view(i) if self.has(i) else None
     def put(self, i: int, x: torch.Tensor):
         "Store image `i` (unless its shape is not the one its header announced)."
         if self.buf is None or tuple(x.shape) != (3, *self.shapes[i]): return
@@ -379,8 +382,12 @@ class _Loading(Dataset):
     def __len__(self): return len(self.ds)
     def __getitem__(self, i): return self.ds.get(i)
     def __getitems__(self, idxs: list) -> list:
-        if self.threads < 2 or get_worker_info() is not None: return [self.ds.get(int(i)) for i in idxs]
-        loaded = list(_pool(self.threads).map(self.ds.load, map(int, idxs)))   # decoding and resizing release the GIL
+        idxs, cache = [int(i) for i in idxs], self.ds.cache
+        to_decode = sum(cache is None or not cache.has(i) for i in idxs)
+        if self.threads < 2 or to_decode < 2 * self.threads or get_worker_info() is not None: return [self.ds.get(i) for i in idxs]
+        parts = [idxs[k::self.threads] for k in range(self.threads)]   # one share per thread
+        shares = list(_pool(self.threads).map(lambda part: [self.ds.load(i) for i in part], parts))   # decoding releases the GIL
+        loaded = [shares[k % self.threads][k // self.threads] for k in range(len(idxs))]
         return [(self.ds.tfms(x), self.ds.y[j], notes) for j, x, notes in loaded]   # transforms in order: seeds repeat
 
 def _batch(ds: ImageDataset, idxs) -> tuple:
