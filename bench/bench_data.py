@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse, os, platform, statistics, sys, time
 from pathlib import Path
 
-from _common import cpu_kind, uptime, load_avg, write_section   # bench/ is on sys.path when run as a script
+from _common import cpu_kind, uptime, write_section   # bench/ is on sys.path when run as a script
 
 SIZE = 224
 

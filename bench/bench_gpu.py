@@ -55,17 +55,8 @@ def repeated(images: Path, n: int, tmp: Path) -> list:
 # ---------------------------------------------------------------------------------------------- models
 def lesson1_model(arch: str, c: int = 37):
     "lesson1's network for `arch` (body + head, as `cnn_learner` builds it), random weights."
-    import torch.nn as nn
-    from collections import OrderedDict
     from lesson1 import models as M
-    if arch == 'resnet34':
-        body, _ = M._cut(M._build('resnet34', False)[0], 'resnet34')
-    else:
-        from _lite0 import lite0_body
-        m = lite0_body(weights=False)
-        body = nn.Sequential(m.conv_stem, m.bn1, *m.blocks, m.conv_head, m.bn2)
-    head = M.create_head(2 * M._num_features(body), c)
-    return nn.Sequential(OrderedDict(body=body, head=head))
+    return M._cnn_model('resnet34' if arch == 'resnet34' else 'efficientnet_lite0', c)[0]
 
 
 def synthetic(arch: str, bs: int, size: int, steps: int, dev) -> float:

@@ -5,8 +5,7 @@ same batch size, data-worker count, torch threads and augmentation (flip, rotate
 
     lesson1: ImageDataBunch.from_name_re(..., ds_tfms=get_transforms(), size=224).normalize(stats)
              resnet34: cnn_learner(data, models.resnet34, pretrained=False)
-             lite0:    cnn_learner(data, models.efficientnet_lite0) when lesson1 has it; else the same learner
-                       built here (timm body + lesson1's create_head, layer groups split at stride 8)
+             lite0:    cnn_learner(data, models.efficientnet_lite0)
     fastai : ImageDataLoaders.from_path_re(..., item_tfms=Resize(224), batch_tfms=[*aug_transforms(), Normalize])
              vision_learner(dls, resnet34 | 'tf_efficientnet_lite0', pretrained=False)
 
@@ -30,7 +29,6 @@ Run it in its own environment, so fastai never becomes a dependency of lesson1 (
 """
 from __future__ import annotations
 import argparse, contextlib, io, os, platform, sys, time
-from collections import OrderedDict
 from pathlib import Path
 
 from _common import cpu_kind, uptime, write_section   # bench/ is on sys.path when run as a script
@@ -83,21 +81,11 @@ def fastai_wait_cb(w: Waits):
     return WaitCB()
 
 
-def lesson1_lite0(data, weights: bool = True):
-    "lesson1's learner for EfficientNet-Lite0 with the package's ImageNet weights (or random ones)."
-    import torch.nn as nn
+def lesson1_lite0(data):
+    "lesson1's learner for EfficientNet-Lite0 with the ImageNet weights that install with it."
     from lesson1 import models as M
-    from lesson1.learner import Learner, accuracy
-    if hasattr(M.models, 'efficientnet_lite0'):   # once lesson1.models has it
-        return M.cnn_learner(data, 'efficientnet_lite0', metrics=accuracy), 'lesson1.models.efficientnet_lite0'
-    m = lite0_body(weights=weights)
-    body = nn.Sequential(m.conv_stem, m.bn1, *m.blocks, m.conv_head, m.bn2)   # timm's forward_features, as a Sequential
-    head = M.create_head(2 * m.num_features, data.c)
-    M._init_head(head)
-    learn = Learner(data, nn.Sequential(OrderedDict(body=body, head=head)), metrics=accuracy,
-                    layer_groups=[body[:5], body[5:], head])                  # split after the stride-8 stage
-    learn.freeze()
-    return learn, 'built in bench/_lite0.py (timm tf_efficientnet_lite0 body + lesson1 create_head)'
+    from lesson1.learner import accuracy
+    return M.cnn_learner(data, M.models.efficientnet_lite0, metrics=accuracy), 'lesson1.models.efficientnet_lite0'
 
 
 def lesson1_learner(arch, path, files, pat, bs, workers):
@@ -223,7 +211,7 @@ def main():
     if args.threads: torch.set_num_threads(args.threads)
     from lesson1.external import untar_data, URLs
     from lesson1.image import get_image_files
-    from lesson1.learner import cpu_has_bf16, autocast_dtype
+    from lesson1.learner import autocast_dtype
     path = untar_data(URLs.PETS)/'images'
     files = get_image_files(path)
     pat = r'/([^/]+)_\d+.jpg$'

@@ -17,7 +17,6 @@ from pathlib import Path
 
 
 def one_run(seed: int = 42) -> dict:
-    import torch
     from lesson1.core import set_seed
     from lesson1.external import untar_data, URLs
     from lesson1.image import get_image_files
