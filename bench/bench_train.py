@@ -16,6 +16,8 @@ so its accuracies mean something.
 Timed (wall clock of the whole call, data loading and validation included), alternating between the sides:
   cold frozen epoch   fit_one_cycle(1, 1e-3) right after creation (untimed warm-up, reported)
   frozen epoch        fit_one_cycle(1, 1e-3) again
+  frozen, no BN       lesson1 only: train_bn=False (the frozen body runs in evaluation mode: no backward pass through
+                      it), fit_one_cycle(1, 1e-3) once more; compared with fastai's frozen epoch (fastai's default trains BN)
   unfrozen epoch      unfreeze(); fit_one_cycle(1, slice(1e-5, 1e-3))
   precompute          lesson1 only: freeze(); precompute=True; two head epochs (the first computes the activations)
   lr_find             with --lr-find: 20 iterations, unfrozen
@@ -135,6 +137,11 @@ def run_model(arch, args, path, files, pat) -> dict:
             print(f'{arch} {side} {key}: {r[side][key]:.1f}s, waiting for data {w.share():.0%}', flush=True)
     step('cold', lambda: L.fit_one_cycle(1, LR), lambda: F.fit_one_cycle(1, LR))
     step('frozen', lambda: L.fit_one_cycle(1, LR), lambda: F.fit_one_cycle(1, LR))
+    L.train_bn = False; L.freeze()   # lesson1 only: the frozen body in evaluation mode, so no backward pass through it
+    r['lesson1']['frozen_nobn'] = timed(lambda: L.fit_one_cycle(1, LR))
+    r['lesson1']['frozen_nobn_acc'] = lesson1_acc(L)
+    print(f"{arch} lesson1 frozen, train_bn=False: {r['lesson1']['frozen_nobn']:.1f}s", flush=True)
+    L.train_bn = True
     L.unfreeze()
     if F: F.unfreeze()
     step('unfrozen', lambda: L.fit_one_cycle(1, LR_UNFROZEN), lambda: F.fit_one_cycle(1, LR_UNFROZEN))
@@ -174,6 +181,10 @@ def table(arch, r, target) -> list:
         tgt = target if k in ('frozen', 'unfrozen') else ''
         rows.append(f"| {name} | {a[k]:.1f} | {b.get(k, float('nan')):.1f} | **{ratio(a[k], b.get(k))}** | {tgt} | "
                     f"{pct(a, k + '_wait')} / {pct(b, k + '_wait')} | {acc(a, k + '_acc')} / {acc(b, k + '_acc')} |")
+    if 'frozen_nobn' in a:
+        rows.append(f"| frozen epoch with `train_bn=False` (lesson1 only; vs fastai's frozen epoch) | {a['frozen_nobn']:.1f} | "
+                    f"{b.get('frozen', float('nan')):.1f} | **{ratio(a['frozen_nobn'], b.get('frozen'))}** | {target} | | "
+                    f"{acc(a, 'frozen_nobn_acc')} / |")
     rows += [f"| precompute: first head epoch (computes the activations) | {a['precompute_first']:.1f} | | | | | |",
              f"| precompute: next head epoch (vs fastai's frozen epoch) | {a['precompute']:.3f} | {b.get('frozen', float('nan')):.1f} | "
              f"{ratio(a['precompute'], b.get('frozen'))} | | | {a['precompute_acc']:.3f} / |", '']
