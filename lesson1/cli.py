@@ -159,8 +159,6 @@ def _data(args, device) -> ImageDataBunch:
     path = _folder(args.data_dir)
     data = _labels(path, args, seed=args.seed, ds_tfms=get_transforms(), size=args.size, bs=args.bs,
                    num_workers=args.num_workers, device=device)
-    if data.c < 2: raise ValueError(f"{path} has images of one class only ({data.classes[0]!r}): a classifier needs at "
-                                    "least two, e.g. one folder of images per class.")
     return data.normalize(body_stats(args.arch))
 
 # %% ../nbs/api/13_cli.ipynb #56033db1
