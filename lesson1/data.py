@@ -33,6 +33,10 @@ class DatasetType(enum.Enum):
 class BadImageWarning(UserWarning):
     "An image file could not be decoded and another image was used in its place."
 
+def _plural(n: int, word: str) -> str:
+    "`n` and `word`, in the plural unless `n` is 1, for messages: '1 class', '2 classes', '3 batches'."
+    return f"{n} {word}{'' if n == 1 else 'es' if word.endswith(('s', 'x', 'z', 'ch', 'sh')) else 's'}"
+
 _reported = set()  # files already reported, so each is reported once per session
 
 def _report(notes: list):
@@ -115,7 +119,7 @@ class ImageDataset(Dataset):
         return x, y
     def __repr__(self):
         cls = ', '.join(self.classes[:5]) + (', ...' if len(self.classes) > 5 else '')
-        return f'{type(self).__name__}: {len(self)} images, {len(self.classes)} classes ({cls})'
+        return f'{type(self).__name__}: {len(self)} images, {_plural(len(self.classes), "class")} ({cls})'
     def new(self, tfms):
         "The same images with other transforms (sharing the record of unreadable files and the cache)."
         ds = type(self)(self.items, self.y, self.classes, tfms, self.size)
@@ -502,7 +506,7 @@ def __repr__(self: ImageDataBunch) -> str:
     norm = 'not normalised' if self.stats is None else ('normalised with imagenet_stats' if self.stats == _check_stats(imagenet_stats)
                                                         else 'normalised with mean ' + ', '.join(f'{m:.3f}' for m in self.stats[0]))
     test = f'{len(self.test_ds)} images' if self.test_ds is not None else 'none'
-    return (f'ImageDataBunch: {self.c} classes, images {self.size}x{self.size}, {norm}\n'
+    return (f'ImageDataBunch: {_plural(self.c, "class")}, images {self.size}x{self.size}, {norm}\n'
             f'  train: {len(self.train_ds)} images, valid: {len(self.valid_ds)} images, test: {test}\n'
             f'  classes: {cls}\n'
             f'  bs={self.bs}, num_workers={self.num_workers}, device={self.device}, path={self.path}\n'
