@@ -154,13 +154,10 @@ def _labels(path: Path, args, **kw) -> ImageDataBunch:
     if has_train and args.valid_pct is None and (path/args.valid).is_dir(): return ImageDataBunch.from_folder(path, args.train, args.valid, **kw)
     return ImageDataBunch.from_folder(path, args.train if has_train else '.', valid_pct=pct, **kw)
 
-def _data(args, device) -> ImageDataBunch:
-    "The training and validation images `args` describe, on `device`, normalised as the architecture's weights expect."
-    path = _folder(args.data_dir)
+def _data(args, path: Path, device) -> ImageDataBunch:
+    "The training and validation images `args` describe (in `path`), on `device`, normalised as the architecture's weights expect."
     data = _labels(path, args, seed=args.seed, ds_tfms=get_transforms(), size=args.size, bs=args.bs,
-                   num_workers=args.num_workers, device=device)
-    if data.c < 2: raise ValueError(f"{path} has images of one class only ({data.classes[0]!r}): a classifier needs at "
-                                    "least two, e.g. one folder of images per class.")
+                   num_workers=args.num_workers, device=device)   # the bunch refuses data of one class
     return data.normalize(body_stats(args.arch))
 
 # %% ../nbs/api/13_cli.ipynb #56033db1
@@ -172,8 +169,9 @@ def _device(args) -> torch.device:
 def _learner(args):
     "The data and the learner `args` describe (rank 0 first, so that it alone downloads the weights)."
     _check_arch(args.arch)
+    path = _folder(args.data_dir)   # before the device is chosen (and announced): a mistake gets one line
     set_seed(args.seed)
-    data = _data(args, _device(args))
+    data = _data(args, path, _device(args))
     learn = rank0_first(cnn_learner, data, args.arch, metrics=error_rate, pretrained=args.pretrained, precision=args.precision)
     prec = {None: 'fp32', torch.bfloat16: 'bf16', torch.float16: 'fp16'}[learn.precision.dtype]
     _say(f"{len(data.train_ds)} training and {len(data.valid_ds)} validation images, {data.c} classes: "
