@@ -4,7 +4,7 @@
 
 # %% ../nbs/api/13_cli.ipynb #d2e07217
 from __future__ import annotations
-import argparse, contextlib, io, json, os, sys
+import argparse, contextlib, io, json, os, sys, warnings
 from pathlib import Path
 import torch
 import lesson1
@@ -115,19 +115,25 @@ def _command(name: str):
     def deco(f): _run[name] = f; return f
     return deco
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    "Show a warning in the command's words: its message, without the library's file, line number and code."
+    print(f"lesson1: {category.__name__}: {str(message).strip()}", file=sys.stderr if file is None else file, flush=True)
+
 # %% ../nbs/api/13_cli.ipynb #3ca80104
 def main(argv: list[str] | None = None, # the arguments (default: the command line's, `sys.argv[1:]`)
         ) -> int:
     "Run the `lesson1` command line; return its exit status."
     args = make_parser().parse_args(argv)
-    try: return _run[args.command](args) or 0
-    except _USER_ERRORS as e:
-        print(f'lesson1 {args.command}: error: {_one_line(e)}', file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f'lesson1 {args.command}: interrupted', file=sys.stderr)
-        return 130
-    finally: teardown_distrib()
+    with warnings.catch_warnings():   # puts back Python's own warning display when the command ends
+        warnings.showwarning = _show_warning
+        try: return _run[args.command](args) or 0
+        except _USER_ERRORS as e:
+            print(f'lesson1 {args.command}: error: {_one_line(e)}', file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print(f'lesson1 {args.command}: interrupted', file=sys.stderr)
+            return 130
+        finally: teardown_distrib()
 
 # %% ../nbs/api/13_cli.ipynb #cfe4b25a
 def _folder(d) -> Path:
