@@ -104,16 +104,13 @@ class FilesDataset:
 
 # %% ../nbs/api/11_classic.ipynb #ffe66f56
 class _AugDL(DeviceDataLoader):
-    "Validation or test images in order, augmented as training batches are (item transforms, then the bunch's `batch_tfms`)."
-    shuffle, drop_last = False, False   # every image once, in order...
-    def __init__(self, bunch: ImageDataBunch, ds_type: DatasetType):
-        super().__init__(bunch, DatasetType.Train, bunch.dl(ds_type).dataset.new(bunch.train_ds.tfms))   # ...as `Train` for `proc_batch`
-        self.source = ds_type
-    def __repr__(self): return f'aug_dl({self.source.name}: {len(self.dataset)} images, in order, with the training augmentations)'
+    "Batches finished as training batches are (`batch_tfms` applied), but in the dataset's order and all of them."
+    shuffle = drop_last = False
 
 def _aug_dl(bunch: ImageDataBunch, ds_type: DatasetType) -> DeviceDataLoader | None:
     "The images of `ds_type` (`Valid` or `Test`), in order, with the training augmentations; None if there are none."
-    return None if bunch.dl(ds_type) is None else _AugDL(bunch, ds_type)
+    dl = bunch.dl(ds_type)
+    return None if dl is None else _AugDL(bunch, DatasetType.Train, dl.dataset.new(bunch.train_ds.tfms))
 
 # %% ../nbs/api/11_classic.ipynb #f773d738
 @patch(as_prop=True)
