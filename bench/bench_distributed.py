@@ -119,7 +119,7 @@ def _report(runs: list, args, cores: int, load0: str, load1: str) -> str:
         lines.append(f'| {k} | {n:,} | {4 * n / 2**20:.1f} | {ms:.1f} | {ms * two["steps"]:.0f} |')
     per_img = lambda r: 1000 * r['cpu'] / (r['steps'] * args.bs * r['processes'])
     best = min(runs[:-1], key=per_img)
-    lines += ['', f'CPU time per trained image: ' + ', '.join(f'{_n(r["processes"], "process")} x {_n(r["threads"], "thread")}: {per_img(r):.0f} ms' for r in runs) +
+    lines += ['', 'CPU time per trained image: ' + ', '.join(f'{_n(r["processes"], "process")} x {_n(r["threads"], "thread")}: {per_img(r):.0f} ms' for r in runs) +
               f'. Two processes spend {per_img(two) / per_img(best):.2f}x the CPU time per image of the best single-process run: '
               'that is the cost of distribution here. Expect no speed-up from it on this machine: its '
               f'{cores} cores are shared by the two processes, which can at best split the work one process did with all the cores, '

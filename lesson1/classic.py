@@ -103,10 +103,14 @@ class FilesDataset:
         return self.data.denorm(x[None] if x.ndim == 3 else x).permute(0, 2, 3, 1).cpu().numpy()
 
 # %% ../nbs/api/11_classic.ipynb #ffe66f56
+class _AugDL(DeviceDataLoader):
+    "Batches finished as training batches are (`batch_tfms` applied), but in the dataset's order and all of them."
+    shuffle = drop_last = False
+
 def _aug_dl(bunch: ImageDataBunch, ds_type: DatasetType) -> DeviceDataLoader | None:
     "The images of `ds_type` (`Valid` or `Test`), in order, with the training augmentations; None if there are none."
     dl = bunch.dl(ds_type)
-    return None if dl is None else DeviceDataLoader(bunch, ds_type, dl.dataset.new(bunch.train_ds.tfms))
+    return None if dl is None else _AugDL(bunch, DatasetType.Train, dl.dataset.new(bunch.train_ds.tfms))
 
 # %% ../nbs/api/11_classic.ipynb #f773d738
 @patch(as_prop=True)

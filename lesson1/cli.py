@@ -4,7 +4,7 @@
 
 # %% ../nbs/api/13_cli.ipynb #d2e07217
 from __future__ import annotations
-import argparse, contextlib, io, json, os, sys
+import argparse, contextlib, io, json, os, sys, warnings
 from pathlib import Path
 import torch
 import lesson1
@@ -115,19 +115,25 @@ def _command(name: str):
     def deco(f): _run[name] = f; return f
     return deco
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    "Show a warning in the command's words: its message, without the library's file, line number and code."
+    print(f"lesson1: {category.__name__}: {str(message).strip()}", file=sys.stderr if file is None else file, flush=True)
+
 # %% ../nbs/api/13_cli.ipynb #3ca80104
 def main(argv: list[str] | None = None, # the arguments (default: the command line's, `sys.argv[1:]`)
         ) -> int:
     "Run the `lesson1` command line; return its exit status."
     args = make_parser().parse_args(argv)
-    try: return _run[args.command](args) or 0
-    except _USER_ERRORS as e:
-        print(f'lesson1 {args.command}: error: {_one_line(e)}', file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f'lesson1 {args.command}: interrupted', file=sys.stderr)
-        return 130
-    finally: teardown_distrib()
+    with warnings.catch_warnings():   # puts back Python's own warning display when the command ends
+        warnings.showwarning = _show_warning
+        try: return _run[args.command](args) or 0
+        except _USER_ERRORS as e:
+            print(f'lesson1 {args.command}: error: {_one_line(e)}', file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print(f'lesson1 {args.command}: interrupted', file=sys.stderr)
+            return 130
+        finally: teardown_distrib()
 
 # %% ../nbs/api/13_cli.ipynb #cfe4b25a
 def _folder(d) -> Path:
@@ -154,13 +160,10 @@ def _labels(path: Path, args, **kw) -> ImageDataBunch:
     if has_train and args.valid_pct is None and (path/args.valid).is_dir(): return ImageDataBunch.from_folder(path, args.train, args.valid, **kw)
     return ImageDataBunch.from_folder(path, args.train if has_train else '.', valid_pct=pct, **kw)
 
-def _data(args, device) -> ImageDataBunch:
-    "The training and validation images `args` describe, on `device`, normalised as the architecture's weights expect."
-    path = _folder(args.data_dir)
+def _data(args, path: Path, device) -> ImageDataBunch:
+    "The training and validation images `args` describe (in `path`), on `device`, normalised as the architecture's weights expect."
     data = _labels(path, args, seed=args.seed, ds_tfms=get_transforms(), size=args.size, bs=args.bs,
-                   num_workers=args.num_workers, device=device)
-    if data.c < 2: raise ValueError(f"{path} has images of one class only ({data.classes[0]!r}): a classifier needs at "
-                                    "least two, e.g. one folder of images per class.")
+                   num_workers=args.num_workers, device=device)   # the bunch refuses data of one class
     return data.normalize(body_stats(args.arch))
 
 # %% ../nbs/api/13_cli.ipynb #56033db1
@@ -172,8 +175,9 @@ def _device(args) -> torch.device:
 def _learner(args):
     "The data and the learner `args` describe (rank 0 first, so that it alone downloads the weights)."
     _check_arch(args.arch)
+    path = _folder(args.data_dir)   # before the device is chosen (and announced): a mistake gets one line
     set_seed(args.seed)
-    data = _data(args, _device(args))
+    data = _data(args, path, _device(args))
     learn = rank0_first(cnn_learner, data, args.arch, metrics=error_rate, pretrained=args.pretrained, precision=args.precision)
     prec = {None: 'fp32', torch.bfloat16: 'bf16', torch.float16: 'fp16'}[learn.precision.dtype]
     _say(f"{len(data.train_ds)} training and {len(data.valid_ds)} validation images, {data.c} classes: "

@@ -4,21 +4,25 @@
 
 # %% ../nbs/api/04_data.ipynb #89266972
 from __future__ import annotations
-import enum, math, os, re, sys, warnings
+import enum, inspect, math, mmap, os, re, sys, warnings
+from concurrent.futures import ThreadPoolExecutor
+from numbers import Integral, Real
 from pathlib import Path, PurePath, PureWindowsPath
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, default_collate
+from torch.utils.data import DataLoader, Dataset, default_collate, get_worker_info
+from torchvision.transforms.v2 import functional as TF
 from PIL import Image
 from .core import *
 from .core import _check_device
 from .transforms import *
 from .transforms import normalize as _normalize_batch, _check_stats
 from .image import *
-from .image import _check_path, _to_rgb, _DECODE_ERRORS
+from .image import _check_path, _to_rgb, _DECODE_ERRORS, _read, _pil_open, _decode, _upright
 
 # %% auto #0
-__all__ = ['DatasetType', 'BadImageWarning', 'ImageDataset', 'default_num_workers', 'DeviceDataLoader', 'ImageDataBunch']
+__all__ = ['DatasetType', 'BadImageWarning', 'LabelList', 'ImageList', 'ImageDataset', 'default_num_workers', 'DeviceDataLoader',
+           'ImageDataBunch']
 
 # %% ../nbs/api/04_data.ipynb #68675fbd
 class DatasetType(enum.Enum):
@@ -28,6 +32,10 @@ class DatasetType(enum.Enum):
 # %% ../nbs/api/04_data.ipynb #a2b07cb9
 class BadImageWarning(UserWarning):
     "An image file could not be decoded and another image was used in its place."
+
+def _plural(n: int, word: str) -> str:
+    "`n` and `word`, in the plural unless `n` is 1, for messages: '1 class', '2 classes', '3 batches'."
+    return f"{n} {word}{'' if n == 1 else 'es' if word.endswith(('s', 'x', 'z', 'ch', 'sh')) else 's'}"
 
 _reported = set()  # files already reported, so each is reported once per session
 
@@ -40,12 +48,70 @@ def _report(notes: list):
                       "verify_images(folder) lists every unreadable file and verify_images(folder, delete=True) removes them.",
                       BadImageWarning, stacklevel=3)
 
+# %% ../nbs/api/04_data.ipynb #d7b69c22
+def _target_shape(h: int, w: int, size: int) -> tuple[int, int]:
+    "(height, width) of an `h`x`w` image resized so that its shorter side is `size` (rounded as torchvision's `Resize`)."
+    return (size, int(size * w / h)) if h <= w else (int(size * h / w), size)
+
+def _header_hw(img: Image.Image) -> tuple[int, int]:
+    "(height, width) of a lazily opened image, upright (JPEGs' EXIF orientation is applied; other formats are taken as they are)."
+    w, h = img.size
+    turned = img.format == 'JPEG' and img.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+    return (w, h) if turned else (h, w)
+
+def _file_hw(fn: Path) -> tuple[int, int]:
+    "(height, width) of the image file `fn`, upright, from its header alone; (0, 0) when it cannot be read."
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            with Image.open(fn) as img: return _header_hw(img)
+    except (*_DECODE_ERRORS, Image.DecompressionBombError): return 0, 0
+
+# %% ../nbs/api/04_data.ipynb #0c527f7c
+def _pil_tensor(img: Image.Image) -> torch.Tensor:
+    "An RGB PIL image as a uint8 (3, H, W) tensor (channels last in memory: the layout torch resizes bytes fastest in)."
+    return torch.from_numpy(np.array(img)).permute(2, 0, 1)
+
+def _load_image(fn: Path, # the image file
+                size: int | None = None, # resize so that the shorter side is `size` (None: keep the image's size)
+               ) -> torch.Tensor:
+    "Image file `fn` as RGB uint8 (3, h, w), upright, its shorter side resized to `size`, decoding as little as it can."
+    data = _read(fn)
+    try: head = _pil_open(data, fn, warn_large=False) if data else None   # the header: the full size
+    except _DECODE_ERRORS: head = None                                    # `_decode` says what is wrong
+    x = _pil_tensor(_to_rgb(_upright(_decode(data, fn, draft=size))))     # JPEGs at 1/2 to 1/8 scale when that is enough
+    if size is None: return x
+    hw = _header_hw(head) if head is not None else tuple(x.shape[-2:])
+    if (hw[0] <= hw[1]) != (x.shape[-2] <= x.shape[-1]): hw = tuple(x.shape[-2:])
+    return TF.resize(x, list(_target_shape(*hw, size)), antialias=True)
+
+# %% ../nbs/api/04_data.ipynb #3288962d
+class LabelList(list):
+    "fastai v1's `ds.y`: the class index of each image (a list of ints), with the `classes`, and the indices as an array in `items`."
+    def __init__(self, y=(), # class indices
+                 classes=()): # class names
+        super().__init__(int(o) for o in y); self.classes = list(classes)
+    @property
+    def items(self) -> np.ndarray: return np.array(self, dtype=np.int64)
+
+class ImageList:
+    "fastai v1's `ds.x`: the image files, in `items`; `x[i]` opens one as a `PILImage`."
+    def __init__(self, items: list): self.items = items
+    def __len__(self): return len(self.items)
+    def __getitem__(self, i: int) -> PILImage: return open_image(self.items[i])
+    def __repr__(self): return f'ImageList: {len(self)} images, e.g. {str(self.items[0]) if len(self) else "none"}'
+
 # %% ../nbs/api/04_data.ipynb #e0951d45
 class ImageDataset(Dataset):
-    "Images `items` with class indices `y`, loaded as RGB and passed through `tfms`."
-    def __init__(self, items: list, y: list, classes: list, tfms, size: int | None = None):
-        self.items, self.y, self.classes, self.tfms, self.size = [Path(o) for o in items], list(y), list(classes), tfms, size
-        self.bad = {}   # path -> reason, for files found unreadable
+    "Images `items` with class indices `y`: decoded to uint8 tensors (shorter side `size`), then passed through `tfms`."
+    def __init__(self, items: list, # image files
+                 y: list, # class index of each
+                 classes: list, # class names
+                 tfms, # the per-image pipeline, e.g. `item_tfms(size)`
+                 size: int | None = None): # resize so that the shorter side is `size` when loading (None: as they are)
+        self.items, self.classes, self.tfms, self.size = [Path(o) for o in items], list(classes), tfms, size
+        self.y = LabelList(y, self.classes)
+        self.bad, self.cache = {}, None   # path -> reason, for files found unreadable; decoded images (`_ImageCache`)
     def __len__(self): return len(self.items)
     def __getitem__(self, i):
         x, y, notes = self.get(i)
@@ -53,31 +119,108 @@ class ImageDataset(Dataset):
         return x, y
     def __repr__(self):
         cls = ', '.join(self.classes[:5]) + (', ...' if len(self.classes) > 5 else '')
-        return f'{type(self).__name__}: {len(self)} images, {len(self.classes)} classes ({cls})'
+        return f'{type(self).__name__}: {len(self)} images, {_plural(len(self.classes), "class")} ({cls})'
     def new(self, tfms):
-        "The same images with other transforms (and the same record of unreadable files)."
+        "The same images with other transforms (sharing the record of unreadable files and the cache)."
         ds = type(self)(self.items, self.y, self.classes, tfms, self.size)
-        ds.bad = self.bad
+        ds.bad, ds.cache = self.bad, self.cache
         return ds
+
+@patch(as_prop=True)
+def x(self: ImageDataset) -> ImageList:
+    "The images, fastai v1's way: `ds.x.items` are the files."
+    return ImageList(self.items)
 
 # %% ../nbs/api/04_data.ipynb #3eea058b
 @patch
-def get(self: ImageDataset, i: int):
-    "Item `i` as `(x, y, notes)`; `notes` lists the `(path, reason)` of unreadable files met and replaced."
+def load(self: ImageDataset, i: int) -> tuple:
+    "`(j, image, notes)`: image `i`, or the next readable one (number `j`), as uint8 (3, h, w); `notes`: the `(path, reason)` of unreadable ones."
     notes, n = [], len(self)
     if not -n <= i < n: raise IndexError(f"index {i} is out of range for a dataset of {n} images.")
     for k in range(n):
         j = (i + k) % n
         fn = self.items[j]
         if fn in self.bad: continue
-        try: img = open_image(fn, draft=self.size)
+        x = self.cache.get(j) if self.cache is not None else None
+        if x is not None: return j, x, notes
+        try: x = _load_image(fn, self.size)
         except _DECODE_ERRORS as e:
-            self.bad[fn] = f'{type(e).__name__}: {e}'
+            self.bad[fn] = e.reason if isinstance(e, BadImageError) else f'{type(e).__name__}: {e}'
             notes.append((str(fn), self.bad[fn]))
             continue
-        return self.tfms(img), self.y[j], notes
+        if self.cache is not None: self.cache.put(j, x)
+        return j, x, notes
     raise ValueError(f"None of the {n} images could be decoded, e.g. {fn}: {self.bad.get(fn)}. "
                      "Run verify_images on the folder to see why.")
+
+@patch
+def get(self: ImageDataset, i: int) -> tuple:
+    "Item `i` as `(x, y, notes)`: its image through `tfms`, its class, and the `(path, reason)` of unreadable files met on the way."
+    j, x, notes = self.load(i)
+    return self.tfms(x), self.y[j], notes
+
+# %% ../nbs/api/04_data.ipynb #6b6eedb2
+def _memory_room() -> int:
+    "Bytes of memory free for use now (the smaller of the machine's and, in a container, its cgroup's); 4 GiB if unknown."
+    room = []
+    try: room.append(next(int(l.split()[1]) * 1024 for l in open('/proc/meminfo') if l.startswith('MemAvailable:')))
+    except (OSError, StopIteration, ValueError): pass
+    try:
+        limit = Path('/sys/fs/cgroup/memory.max').read_text().strip()
+        if limit != 'max': room.append(int(limit) - int(Path('/sys/fs/cgroup/memory.current').read_text()))
+    except (OSError, ValueError): pass
+    return min(room) if room else 4 * 2**30
+
+def _mb(n: int) -> str:
+    "Bytes as text: '115 KB', '74 MB', '1.5 GB'."
+    return f'{n / 2**30:.1f} GB' if n >= 2**30 else f'{n / 2**20:.0f} MB' if n >= 2**20 else f'{n / 2**10:.0f} KB'
+
+# %% ../nbs/api/04_data.ipynb #1b198c00
+class _ImageCache:
+    "Decoded images of a dataset (uint8, shorter side `size`) in one block of memory shared with forked worker processes, each stored when first loaded."
+    def __init__(self, files: list, size: int):
+        self.shapes = [_target_shape(*hw, size) if hw[0] else (0, 0) for hw in map(_file_hw, files)]   # (0, 0): unreadable
+        ends = np.cumsum([3 * h * w for h, w in self.shapes], dtype=np.int64)
+        self.starts, self.nbytes, self.buf = [0, *ends[:-1].tolist()], int(ends[-1]), None
+    def start(self):
+        "Reserve the memory: anonymous shared memory, which worker processes forked later read and fill too."
+        self._mem = mmap.mmap(-1, self.nbytes + len(self.shapes))   # the images, then one 'stored' byte per image
+        self.buf = torch.frombuffer(self._mem, dtype=torch.uint8)
+        return self
+    def _view(self, i: int) -> torch.Tensor:
+        h, w = self.shapes[i]
+        return self.buf[self.starts[i]:self.starts[i] + 3 * h * w].view(h, w, 3).permute(2, 0, 1)
+    def has(self, i: int) -> bool:
+        "Whether image `i` is stored."
+        return self.buf is not None and bool(self.buf[self.nbytes + i])
+    def get(self, i: int) -> torch.Tensor | None:
+        "Image `i` if it is stored, else None."
+        return self._view(i) if self.has(i) else None
+    def put(self, i: int, x: torch.Tensor):
+        "Store image `i` (unless its shape is not the one its header announced)."
+        if self.buf is None or tuple(x.shape) != (3, *self.shapes[i]): return
+        self._view(i).copy_(x); self.buf[self.nbytes + i] = 1
+    def __len__(self): return int(self.buf[self.nbytes:].sum()) if self.buf is not None else 0
+    def __getstate__(self): return {**self.__dict__, '_mem': None, 'buf': None}   # spawned workers load without it
+    def __repr__(self): return f'_ImageCache({len(self)} of {len(self.shapes)} images stored, {_mb(self.nbytes)})'
+
+# %% ../nbs/api/04_data.ipynb #1bce64a0
+def _setup_cache(datasets: list, cache: bool | None, cache_size: int | None) -> str:
+    "Give each of `datasets` an `_ImageCache` if `cache` is True, or None (automatic) and they fit in `cache_size` bytes; say what was done."
+    if cache is False: return 'no image cache (cache=False)'
+    datasets = [ds for ds in datasets if ds is not None and len(ds) and ds.size]
+    if not datasets: return 'no image cache (no images)'
+    room = _memory_room() // 4 if cache_size is None else int(cache_size)
+    least = sum(3 * ds.size ** 2 * len(ds) for ds in datasets)   # every image holds at least a size x size square
+    caches = [_ImageCache(ds.items, ds.size) for ds in datasets] if datasets and least <= room else []
+    need = sum(c.nbytes for c in caches) if caches else least
+    how = 'cache=True' if cache else 'automatic'
+    if need > room:
+        note = f'no image cache: the decoded images need {"at least " * (not caches)}{_mb(need)}, more than the {_mb(room)} allowed'
+        if cache: warnings.warn(f"{note}. Pass cache_size= (in bytes) to allow more.", stacklevel=4)
+        return f'{note} ({how})'
+    for ds, c in zip(datasets, caches): ds.cache = c.start()
+    return f'image cache: {sum(len(ds) for ds in datasets)} decoded images, {_mb(need)} of the {_mb(room)} allowed ({how})'
 
 # %% ../nbs/api/04_data.ipynb #8adb8a67
 def _posix(f) -> str:
@@ -98,11 +241,25 @@ def _is_missing(label) -> bool:
     try: return bool(label != label)   # NaN and pandas' NA are not equal to themselves
     except (TypeError, ValueError): return False
 
+def _label_text(label) -> str:
+    "A label as text, whole numbers without '.0': 3, 3.0 and '3' all give '3'."
+    if isinstance(label, Real) and not isinstance(label, (bool, Integral)) and float(label).is_integer(): return str(int(label))
+    return str(label)
+
+def _kind(label) -> str:
+    "'whole number', 'number' or the type name of `label`, to tell mixed label types apart."
+    if isinstance(label, Integral) and not isinstance(label, bool): return 'whole number'
+    return 'number' if isinstance(label, Real) and not isinstance(label, bool) else type(label).__name__
+
 def _clean_labels(labels, fnames) -> list[str]:
-    "`labels` as strings, or a ValueError naming the files whose label is missing."
+    "`labels` as text (see `_label_text`), or a ValueError naming the files whose label is missing; mixed types are said."
     missing = [f for f, l in zip(fnames, labels) if _is_missing(l)]
     if missing: raise ValueError(f"{len(missing)} of {len(fnames)} files have no label (None, NaN or empty), e.g. {_examples(missing)}.")
-    return [str(l) for l in labels]
+    kinds = sorted({_kind(l) for l in labels})
+    if len(kinds) > 1:
+        warnings.warn(f"The labels are of several types ({', '.join(kinds)}). lesson1 uses each label's text, with whole numbers "
+                      "written without '.0', so 3, 3.0 and '3' are all the class '3'.", stacklevel=4)
+    return [_label_text(l) for l in labels]
 
 # %% ../nbs/api/04_data.ipynb #f43cbc1e
 def _sorted_classes(labels) -> list[str]:
@@ -111,8 +268,8 @@ def _sorted_classes(labels) -> list[str]:
     if all(re.fullmatch(r'-?\d+', c) for c in cs): return sorted(cs, key=int)
     return sorted(cs)
 
-def _check_classes(train_labels, valid_labels) -> list[str]:
-    "The sorted classes of the training set; a ValueError if the validation set has others."
+def _check_classes(train_labels, valid_labels, where='the data') -> list[str]:
+    "The sorted classes of the training set; a ValueError if there are fewer than 2, or if the validation set has others."
     classes = _sorted_classes(train_labels)
     if not classes: raise ValueError("The training set is empty: there is nothing to learn from.")
     only_valid = _sorted_classes(set(valid_labels) - set(classes))
@@ -120,7 +277,36 @@ def _check_classes(train_labels, valid_labels) -> list[str]:
         raise ValueError(f"Classes {only_valid} appear in the validation set but never in the training set, "
                          "so the model cannot learn them. Move some of their images to the training set "
                          "(or try another seed / a smaller valid_pct).")
+    if len(classes) == 1:
+        raise ValueError(f"Only one class, {classes[0]!r}, was found in {where}. A classifier needs at least 2 classes to tell "
+                         "apart: add images of another class (with their labels, or in a folder of their own).")
     return classes
+
+# %% ../nbs/api/04_data.ipynb #9f86c42b
+def _same_file(f) -> str:
+    "A key that is the same for two spellings of one path ('a/./b.jpg', 'a/b.jpg')."
+    return os.path.normcase(os.path.abspath(f))
+
+def _dedupe(files: list, labels: list) -> tuple[list, list]:
+    "`files`, `labels` with each file once: listed twice with one label, it is kept once (with a warning); with two labels, a ValueError."
+    first, clash, dups = {}, {}, []
+    for i, (f, l) in enumerate(zip(files, labels)):
+        j = first.setdefault(_same_file(f), i)
+        if j == i: continue
+        if labels[j] == l: dups.append(i)
+        else: clash.setdefault(files[j], {labels[j]}).add(l)
+    if clash:
+        eg = '; '.join(f'{f} ({", ".join(map(repr, sorted(ls)))})' for f, ls in list(clash.items())[:3])
+        raise ValueError(f"{len(clash)} files are listed more than once with different labels: {eg}. Give each file one label.")
+    if dups: warnings.warn(f"{len(dups)} files were listed twice with the same label, e.g. {files[dups[0]]}: each is used once.", stacklevel=4)
+    drop = set(dups)
+    return [f for i, f in enumerate(files) if i not in drop], [l for i, l in enumerate(labels) if i not in drop]
+
+def _check_overlap(train_files: list, valid_files: list):
+    "A ValueError naming the files that are in both the training and the validation set."
+    both = sorted({_same_file(f) for f in train_files} & {_same_file(f) for f in valid_files})
+    if both: raise ValueError(f"{len(both)} files are in both the training and the validation set, e.g. {_examples(both)}: the "
+                              "validation error would be measured on images the model trained on. Keep each file in one set.")
 
 # %% ../nbs/api/04_data.ipynb #d346367e
 def _split(n: int, valid_pct: float, seed: int | None) -> tuple[list, list]:
@@ -172,18 +358,45 @@ class DeviceDataLoader:
                 f'shuffle={self.shuffle}, device={self.data.device})')
 
 # %% ../nbs/api/04_data.ipynb #7960cc11
+def _decode_threads() -> int:
+    "Threads that decode a batch's images at once when loading in the main process: one per core, at most 4."
+    n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    return min(n, 4)
+
+_pools = {}   # number of threads -> a lasting ThreadPoolExecutor
+if hasattr(os, 'register_at_fork'): os.register_at_fork(after_in_child=_pools.clear)   # threads do not survive a fork
+
+def _pool(n: int) -> ThreadPoolExecutor:
+    "A pool of `n` threads, made on first use and kept."
+    if n not in _pools: _pools[n] = ThreadPoolExecutor(n, thread_name_prefix='lesson1-decode')
+    return _pools[n]
+
 def _collate(batch):
     "Items `(x, y, notes)` as one batch `(xb, yb, notes)`, all the items' `(path, reason)` notes in one list."
     xs, ys, notes = zip(*batch)
-    if torch.utils.data.get_worker_info() is not None: xb = default_collate(xs)   # into shared memory
+    if get_worker_info() is not None: xb = default_collate(xs)   # into shared memory
     # In the main process, copy with NumPy: torch's multi-threaded copy can stall for milliseconds
     # per call when other processes keep the CPU cores busy.
     else: xb = torch.from_numpy(np.ascontiguousarray(np.stack([x.numpy() for x in xs])))
     return xb, torch.tensor(ys), [n for item_notes in notes for n in item_notes]
 
+class _Loading(Dataset):
+    "What the PyTorch DataLoader iterates: a dataset's items with their notes; a batch's images decoded by `threads` threads at once."
+    def __init__(self, ds, threads: int = 0): self.ds, self.threads = ds, threads
+    def __len__(self): return len(self.ds)
+    def __getitem__(self, i): return self.ds.get(i)
+    def __getitems__(self, idxs: list) -> list:
+        idxs, cache = [int(i) for i in idxs], self.ds.cache
+        to_decode = sum(cache is None or not cache.has(i) for i in idxs)
+        if self.threads < 2 or to_decode < 2 * self.threads or get_worker_info() is not None: return [self.ds.get(i) for i in idxs]
+        parts = [idxs[k::self.threads] for k in range(self.threads)]   # one share per thread
+        shares = list(_pool(self.threads).map(lambda part: [self.ds.load(i) for i in part], parts))   # decoding releases the GIL
+        loaded = [shares[k % self.threads][k // self.threads] for k in range(len(idxs))]
+        return [(self.ds.tfms(x), self.ds.y[j], notes) for j, x, notes in loaded]   # transforms in order: seeds repeat
+
 def _batch(ds: ImageDataset, idxs) -> tuple:
     "Items `idxs` of `ds` as a CPU batch `(xb, yb)`, loaded in this process."
-    xb, yb, notes = _collate([ds.get(int(i)) for i in idxs])
+    xb, yb, notes = _collate(_Loading(ds, _decode_threads()).__getitems__(list(idxs)))
     _report(notes)
     return xb, yb
 
@@ -193,9 +406,9 @@ def _torch_dl(self: DeviceDataLoader) -> DataLoader:
     "A fresh PyTorch DataLoader with the bunch's current settings."
     ds, d = self.dataset, self.data
     nw = min(d.num_workers, len(self)) if len(ds) else 0
-    return DataLoader(_Loading(ds), batch_size=d.bs, shuffle=self.shuffle, drop_last=self.drop_last,
-                      num_workers=nw, worker_init_fn=seed_worker if nw else None, collate_fn=_collate,
-                      pin_memory=d.device.type == 'cuda')
+    return DataLoader(_Loading(ds, 0 if nw else _decode_threads()), batch_size=d.bs, shuffle=self.shuffle,
+                      drop_last=self.drop_last, num_workers=nw, worker_init_fn=seed_worker if nw else None,
+                      collate_fn=_collate, pin_memory=d.device.type == 'cuda')
 
 @patch
 def __iter__(self: DeviceDataLoader):
@@ -211,23 +424,22 @@ def __iter__(self: DeviceDataLoader):
             if err is e: raise
             raise err from e
         _report(notes)
-        yield self.data.proc_batch(xb, yb)
-
-class _Loading(Dataset):
-    "What the PyTorch DataLoader iterates: a dataset's items with their unreadable-file notes."
-    def __init__(self, ds): self.ds = ds
-    def __len__(self): return len(self.ds)
-    def __getitem__(self, i): return self.ds.get(i)
+        yield self.data.proc_batch(xb, yb, self.ds_type)
 
 # %% ../nbs/api/04_data.ipynb #2e82e758
 class ImageDataBunch:
-    "Training, validation and optional test images with their loaders, classes, size and normalisation."
+    "Training, validation and optional test images with their loaders, classes, size, normalisation and batch augmentation."
     def __init__(self, path, train_ds: ImageDataset, valid_ds: ImageDataset, test_ds: ImageDataset | None = None,
-                 bs: int = 64, num_workers: int | None = None, device=None, size: int = 224):
+                 bs: int = 64, num_workers: int | None = None, device=None, size: int = 224,
+                 batch_tfms: BatchAug | None = None, # random changes to each training batch (see `split_tfms`)
+                 cache: bool | None = None, # keep decoded images in memory: True, False, or None (when they fit)
+                 cache_size: int | None = None, # bytes the cache may take (default: a quarter of the free memory)
+                ):
         if not isinstance(bs, int) or bs < 1: raise ValueError(f"bs={bs!r} should be a positive whole number, e.g. 64.")
-        self.path, self.bs, self.size, self.stats = Path(path), bs, size, None
+        self.path, self.bs, self.size, self.stats, self.batch_tfms = Path(path), bs, size, None, batch_tfms
         self.num_workers = default_num_workers() if num_workers is None else num_workers
         self.device = default_device() if device is None else _check_device(torch.device(device))
+        self.cache_info = _setup_cache([train_ds, valid_ds], cache, cache_size)
         self.train_dl = DeviceDataLoader(self, DatasetType.Train, train_ds)
         self.valid_dl = DeviceDataLoader(self, DatasetType.Valid, valid_ds)
         self.fix_dl = DeviceDataLoader(self, DatasetType.Fix, train_ds.new(valid_ds.tfms))
@@ -245,6 +457,12 @@ class ImageDataBunch:
     def c(self) -> int:
         "The number of classes."
         return len(self.classes)
+    @property
+    def batch_size(self) -> int:
+        "fastai v1's name for `bs`."
+        return self.bs
+    @batch_size.setter
+    def batch_size(self, bs: int): self.bs = bs
 
 # %% ../nbs/api/04_data.ipynb #975d6645
 @patch
@@ -266,22 +484,33 @@ def to(self: ImageDataBunch, device) -> ImageDataBunch:
 @patch
 def proc_batch(self: ImageDataBunch, xb: torch.Tensor, # collated `uint8` images (B, 3, H, W) on the CPU
                yb: torch.Tensor, # their class indices
+               ds_type: DatasetType = DatasetType.Valid, # where they come from: `Train` batches get `batch_tfms`
               ) -> tuple:
-    "Finish a batch from a loader: on the device, float images (normalised if `stats` are set), int64 labels."
+    "Finish a batch from a loader on the device: training batches augmented, images as floats (normalised if `stats` are set), int64 labels."
     xb, yb = to_device((xb, yb), self.device)
+    if ds_type == DatasetType.Train and self.batch_tfms is not None: return self.batch_tfms(xb, self.stats), yb.long()
     return (_normalize_batch(xb, self.stats) if self.stats else to_float(xb)), yb.long()
 
 # %% ../nbs/api/04_data.ipynb #7ac249f1
+@patch(as_prop=True)
+def pipeline(self: ImageDataBunch) -> str:
+    "One line on how the batches are made: who decodes, the image cache, where training batches are augmented."
+    load = f'{self.num_workers} worker processes' if self.num_workers else f'decoding in {_decode_threads()} threads'
+    aug = (f'training batches augmented on {self.device.type} ({", ".join(self.batch_tfms.names)})' if self.batch_tfms
+           else 'no batch augmentation')
+    return f'{load}; {self.cache_info}; {aug}'
+
 @patch
 def __repr__(self: ImageDataBunch) -> str:
     cls = ', '.join(self.classes[:8]) + (', ...' if self.c > 8 else '')
     norm = 'not normalised' if self.stats is None else ('normalised with imagenet_stats' if self.stats == _check_stats(imagenet_stats)
                                                         else 'normalised with mean ' + ', '.join(f'{m:.3f}' for m in self.stats[0]))
     test = f'{len(self.test_ds)} images' if self.test_ds is not None else 'none'
-    return (f'ImageDataBunch: {self.c} classes, images {self.size}x{self.size}, {norm}\n'
+    return (f'ImageDataBunch: {_plural(self.c, "class")}, images {self.size}x{self.size}, {norm}\n'
             f'  train: {len(self.train_ds)} images, valid: {len(self.valid_ds)} images, test: {test}\n'
             f'  classes: {cls}\n'
-            f'  bs={self.bs}, num_workers={self.num_workers}, device={self.device}, path={self.path}')
+            f'  bs={self.bs}, num_workers={self.num_workers}, device={self.device}, path={self.path}\n'
+            f'  pipeline: {self.pipeline}')
 
 # %% ../nbs/api/04_data.ipynb #9cc07c83
 def _check_tfms(ds_tfms) -> tuple[list, list]:
@@ -305,6 +534,27 @@ def _test_files(path: Path, test) -> list:
         return files
     return _existing(path, test)
 
+# %% ../nbs/api/04_data.ipynb #0f707e25
+def _native_size(files: list) -> int:
+    "The size to use when none is given: the images' own when they all have one size (checked on up to 200), else 224, said in a line."
+    shapes = {hw for hw in map(_file_hw, files[::max(1, len(files) // 200)]) if hw[0]}
+    if len(shapes) == 1:
+        (h, w), = shapes
+        if h != w: print(f"size=None: the images are {w}x{h} pixels, so they are cropped to {min(h, w)}x{min(h, w)} squares. Pass size= to choose.")
+        return min(h, w)
+    eg = ' and '.join(f'{w}x{h}' for h, w in sorted(shapes)[:2])
+    print(f"size=None: the images differ in size (e.g. {eg or 'unreadable headers'}), so they are resized to 224 px "
+          "(the shorter side, then a square crop). Pass size= to choose.")
+    return 224
+
+# %% ../nbs/api/04_data.ipynb #8b0d40e6
+def _pipelines(size: int, ds_tfms) -> tuple:
+    "`(train_pipe, valid_pipe, batch_tfms)` for images of `size` with `ds_tfms`: what can run on whole batches goes to `batch_tfms`."
+    tr_tfms, va_tfms = _check_tfms(ds_tfms)
+    if tr_tfms is None: return item_tfms(size), item_tfms(size, va_tfms), None
+    aug, per_image = split_tfms(tr_tfms)
+    return item_tfms(size, per_image, train=True), item_tfms(size, va_tfms), aug
+
 # %% ../nbs/api/04_data.ipynb #94ffbef0
 @patch(cls_method=True)
 def create(cls: ImageDataBunch, path: str | Path, # the data folder; models are saved in `path/'models'`
@@ -312,25 +562,44 @@ def create(cls: ImageDataBunch, path: str | Path, # the data folder; models are 
            valid: tuple, # `(files, labels)` of the validation set
            test: str | list | None = None, # a folder of unlabelled images inside `path`, or a list of files
            ds_tfms: tuple | None = None, # `(train_tfms, valid_tfms)`, e.g. `get_transforms()`; None: no augmentation
-           size: int = 224, # every image becomes `size`x`size` pixels
+           size: int | None = None, # every image becomes `size`x`size` pixels (None: the images' own size if they share one, else 224)
            bs: int = 64, # batch size
            num_workers: int | None = None, # worker processes (default: `default_num_workers()`)
            device=None, # where batches go (default: `default_device()`)
+           cache: bool | None = None, # keep decoded images in memory: True, False, or None (when they fit)
+           cache_size: int | None = None, # bytes the cache may take (default: a quarter of the free memory)
           ) -> ImageDataBunch:
     "Build an `ImageDataBunch` from labelled training and validation files: the constructor every factory ends in."
     path = _check_path(path)
     (tr_x, tr_y), (va_x, va_y) = train, valid
     tr_y, va_y = _clean_labels(tr_y, tr_x), _clean_labels(va_y, va_x)
-    classes = _check_classes(tr_y, va_y)
+    _check_overlap(tr_x, va_x)
+    classes = _check_classes(tr_y, va_y, f'the training labels of the data in {path}')
     c2i = {c: i for i, c in enumerate(classes)}
-    tr_tfms, va_tfms = _check_tfms(ds_tfms)
-    train_pipe = item_tfms(size, tr_tfms, train=True) if tr_tfms is not None else item_tfms(size)
-    valid_pipe = item_tfms(size, va_tfms)
+    size = _native_size(tr_x) if size is None else size
+    train_pipe, valid_pipe, aug = _pipelines(size, ds_tfms)
     test_x = _test_files(path, test)
     return cls(path, ImageDataset(tr_x, [c2i[l] for l in tr_y], classes, train_pipe, size),
                ImageDataset(va_x, [c2i[l] for l in va_y], classes, valid_pipe, size),
                None if test_x is None else ImageDataset(test_x, [0] * len(test_x), classes, valid_pipe, size),
-               bs=bs, num_workers=num_workers, device=device, size=size)
+               bs=bs, num_workers=num_workers, device=device, size=size, batch_tfms=aug, cache=cache, cache_size=cache_size)
+
+# %% ../nbs/api/04_data.ipynb #e2b14684
+def _signature(f) -> inspect.Signature:
+    "`f`'s signature with its annotations evaluated (they are strings under `from __future__ import annotations`)."
+    try: return inspect.signature(f, eval_str=True)
+    except NameError: return inspect.signature(f)
+
+def _delegates(to):
+    "Decorator: the function below shows the keyword parameters of `to` (with their defaults) in place of its `**kwargs`."
+    def deco(f):
+        sig = _signature(f)
+        own = [p for p in sig.parameters.values() if p.kind != p.VAR_KEYWORD]
+        more = [p.replace(kind=p.KEYWORD_ONLY) for p in _signature(to).parameters.values()
+                if p.default is not p.empty and p.name not in sig.parameters and p.kind != p.VAR_KEYWORD]
+        f.__signature__, f.__delwrap__ = sig.replace(parameters=own + more), to   # __delwrap__: where nbdev finds their docs
+        return f
+    return deco
 
 # %% ../nbs/api/04_data.ipynb #141b184f
 def _existing(path: Path, fnames) -> list[Path]:
@@ -342,12 +611,13 @@ def _existing(path: Path, fnames) -> list[Path]:
 
 # %% ../nbs/api/04_data.ipynb #88b5f098
 @patch(cls_method=True)
+@_delegates(ImageDataBunch.create)
 def from_lists(cls: ImageDataBunch, path: str | Path, # the data folder; relative file names are inside it
                fnames: list, # image files
                labels: list, # their labels, in the same order
                valid_pct: float = 0.2, # fraction of the files, chosen at random, kept for validation
                seed: int | None = 42, # the random split depends only on this
-               **kwargs, # passed to `ImageDataBunch.create`: `test`, `ds_tfms`, `size`, `bs`, `num_workers`, `device`
+               **kwargs, # passed to `ImageDataBunch.create`: `test`, `ds_tfms`, `size`, `bs`, `num_workers`, `device`, `cache`...
               ) -> ImageDataBunch:
     "An `ImageDataBunch` from image files and their labels, split at random into training and validation."
     path = _check_path(path)
@@ -355,13 +625,14 @@ def from_lists(cls: ImageDataBunch, path: str | Path, # the data folder; relativ
     if len(fnames) != len(labels):
         raise ValueError(f"There are {len(fnames)} files but {len(labels)} labels: give one label per file.")
     if not fnames: raise ValueError("The list of files is empty.")
-    files, labels = _existing(path, fnames), _clean_labels(labels, fnames)
+    files, labels = _dedupe(_existing(path, fnames), _clean_labels(labels, fnames))
     tr, va = _split(len(files), valid_pct, seed)
     pick = lambda o, idx: [o[i] for i in idx]
     return cls.create(path, (pick(files, tr), pick(labels, tr)), (pick(files, va), pick(labels, va)), **kwargs)
 
 # %% ../nbs/api/04_data.ipynb #71fc8faa
 @patch(cls_method=True)
+@_delegates(ImageDataBunch.from_lists)
 def from_name_func(cls: ImageDataBunch, path: str | Path, # the data folder
                    fnames: list, # image files
                    label_func, # function: file `Path` -> label
@@ -394,6 +665,7 @@ def _compile(pat) -> re.Pattern:
 
 # %% ../nbs/api/04_data.ipynb #37a32b4d
 @patch(cls_method=True)
+@_delegates(ImageDataBunch.from_name_func)
 def from_name_re(cls: ImageDataBunch, path: str | Path, # the data folder
                  fnames: list, # image files
                  pat: str | re.Pattern, # regular expression; its first group is the label
@@ -427,26 +699,46 @@ def _labelled_folder(folder: Path, skip=()) -> tuple[list, list]:
                                "put each class's images in a folder named after the class.")
     return files, [f.parent.name for f in files]
 
+def _class_folders(path: Path, names: list) -> bool:
+    "Whether every folder `names` in `path` holds images directly: one folder per class, with no train/valid split."
+    holds = lambda d: any(f.suffix.lower() in image_extensions and f.is_file() for f in d.iterdir())
+    return bool(names) and all(holds(path/n) for n in names)
+
+def _folder_call(path: Path, names: list) -> str:
+    "The `from_folder` call that fits the folders `names` found in `path` (a guess, for error messages)."
+    pick = lambda *words: next((n for n in names if any(w in n.lower() for w in words)), None)
+    train, valid = pick('train') or (names[0] if names else 'train'), pick('valid', 'val', 'test', 'dev')
+    split = f"valid={valid!r}" if valid and valid != train else "valid_pct=0.2"
+    return f"ImageDataBunch.from_folder({str(path)!r}, train={train!r}, {split})"
+
 # %% ../nbs/api/04_data.ipynb #59851373
 @patch(cls_method=True)
+@_delegates(ImageDataBunch.create)
 def from_folder(cls: ImageDataBunch, path: str | Path, # the data folder
                 train: str = 'train', # training folder inside `path` (one folder per class); '.' for `path` itself
                 valid: str = 'valid', # validation folder inside `path`, used when `valid_pct` is None
                 test: str | None = None, # folder of unlabelled test images inside `path`
                 valid_pct: float | None = None, # split the training images at random instead of using `valid`
                 seed: int | None = 42, # the random split depends only on this
-                **kwargs, # passed to `ImageDataBunch.create`: `ds_tfms`, `size`, `bs`, `num_workers`, `device`
+                **kwargs, # passed to `ImageDataBunch.create`: `ds_tfms`, `size`, `bs`, `num_workers`, `device`, `cache`...
                ) -> ImageDataBunch:
-    "An `ImageDataBunch` from one folder per class (ImageNet style), labelled by folder name."
+    "An `ImageDataBunch` from one folder per class (ImageNet style, or class folders right in `path`), labelled by folder name."
     path = _check_path(path)
-    names = [p.name for p in path.ls() if p.is_dir()]
-    train_dir = _folder(path, train, 'training', f"Pass train='...' with the training folder's name" +
-                        (f", e.g. train={names[0]!r}." if len(names) else '.'))
+    names = sorted(p.name for p in path.ls() if p.is_dir())
+    if train == 'train' and 'train' not in names and _class_folders(path, [n for n in names if n != test]):
+        train, valid_pct = '.', 0.2 if valid_pct is None else valid_pct
+        print(f"{path.name} has no 'train' folder; its folders ({_examples([n for n in names if n != test], 4)}) are the classes, "
+              f"and {valid_pct:.0%} of the images, chosen at random (seed={seed}), are kept for validation. "
+              f"This is from_folder(path, train='.', valid_pct={valid_pct}).")
+    train_dir = _folder(path, train, 'training', f"Pass the training folder's name, e.g. {_folder_call(path, names)}")
     skip = [path/o for o in (test, None if valid_pct else valid) if o and (path/o).is_dir() and path/o != train_dir]
     tr_x, tr_y = _labelled_folder(train_dir, skip)
-    if valid_pct is not None:
-        return cls.from_lists(path, tr_x, tr_y, valid_pct=valid_pct, seed=seed, test=test, **kwargs)
-    valid_dir = _folder(path, valid, 'validation', "Pass valid='...' with its name, or valid_pct=0.2 to keep 20% of the training images.")
+    if len(set(tr_y)) < 2:
+        raise ValueError(f"{train_dir} holds one class folder, {tr_y[0]!r}: a classifier needs at least 2 classes. Put the images "
+                         f"of each class in a folder of its own inside {train_dir}, e.g. {train_dir/'cats'} and {train_dir/'dogs'}.")
+    if valid_pct is not None: return cls.from_lists(path, tr_x, tr_y, valid_pct=valid_pct, seed=seed, test=test, **kwargs)
+    valid_dir = _folder(path, valid, 'validation', "Pass valid='...' with its name, or valid_pct=0.2 to keep 20% of the training "
+                        f"images: ImageDataBunch.from_folder({str(path)!r}, train={train!r}, valid_pct=0.2)")
     return cls.create(path, (tr_x, tr_y), _labelled_folder(valid_dir), test=test, **kwargs)
 
 # %% ../nbs/api/04_data.ipynb #e3bd344b
@@ -459,6 +751,7 @@ def _column(df, col, what: str):
 
 # %% ../nbs/api/04_data.ipynb #94586357
 @patch(cls_method=True)
+@_delegates(ImageDataBunch.from_lists)
 def from_df(cls: ImageDataBunch, path: str | Path, # the data folder
             df, # a pandas DataFrame: one row per image
             folder: str = '.', # the file names are relative to `path/folder`
@@ -478,7 +771,23 @@ def from_df(cls: ImageDataBunch, path: str | Path, # the data folder
     return cls.from_lists(path, files, list(labels), **kwargs)
 
 # %% ../nbs/api/04_data.ipynb #99c5e985
+def _csv_problem(e: Exception) -> str:
+    "What pandas' error `e` means about a CSV file, for people."
+    if isinstance(e, UnicodeDecodeError): return f'it is not text (byte {e.start} is not UTF-8): is it really a CSV file? Save it as UTF-8 text'
+    lines = str(e).strip().splitlines()
+    if type(e).__name__ == 'EmptyDataError': return 'it is empty'
+    return f"its rows do not all have the same number of columns ({(lines[-1] if lines else '').replace('Error tokenizing data. ', '')})"
+
+def _read_csv(csv: Path, header) -> 'pd.DataFrame':
+    "The table in the CSV file `csv`, or a ValueError naming the file and what is wrong with it."
+    import pandas as pd
+    try: return pd.read_csv(csv, header=header)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise ValueError(f"Could not read the CSV file {csv}: {_csv_problem(e)}. It should have one row per image: a file name "
+                         "and a label, e.g. 'train/3/7463.png,3'.") from e
+
 @patch(cls_method=True)
+@_delegates(ImageDataBunch.from_df)
 def from_csv(cls: ImageDataBunch, path: str | Path, # the data folder
              folder: str = '.', # the file names are relative to `path/folder`
              csv_labels: str = 'labels.csv', # the CSV file, inside `path`
@@ -488,10 +797,9 @@ def from_csv(cls: ImageDataBunch, path: str | Path, # the data folder
              **kwargs, # passed to `from_df`: `suffix`, `valid_pct`, `seed`, `test`, `ds_tfms`, `size`, `bs`, ...
             ) -> ImageDataBunch:
     "An `ImageDataBunch` from a CSV file of file names and labels, split at random."
-    import pandas as pd
     path = _check_path(path)
     csv = _check_path(path/csv_labels, 'CSV file')
-    return cls.from_df(path, pd.read_csv(csv, header=header), folder=folder, fn_col=fn_col, label_col=label_col, **kwargs)
+    return cls.from_df(path, _read_csv(csv, header), folder=folder, fn_col=fn_col, label_col=label_col, **kwargs)
 
 # %% ../nbs/api/04_data.ipynb #01f5b39c
 @patch
@@ -512,32 +820,56 @@ def denorm(self: ImageDataBunch, xb: torch.Tensor) -> torch.Tensor:
     return denormalize(xb, self.stats) if self.stats else to_float(xb).clamp(0, 1)
 
 # %% ../nbs/api/04_data.ipynb #fbca52cd
+def _shown(data: ImageDataBunch, ds_type: DatasetType) -> ImageDataset:
+    "The dataset of `ds_type`, or a ValueError when it has no images."
+    ds = data.dl(ds_type) and data.dl(ds_type).dataset
+    if not ds: raise ValueError(f"There are no {ds_type.name} images.")
+    return ds
+
+def _pick(ds: ImageDataset, ds_type: DatasetType, n: int, reverse: bool = False) -> list:
+    "Indices of `n` items of `ds`: random ones for training, else the first (or, `reverse`, the last, backwards)."
+    n = min(n, len(ds))
+    if ds_type == DatasetType.Train: return torch.randperm(len(ds))[:n].tolist()
+    return list(range(len(ds) - 1, len(ds) - 1 - n, -1)) if reverse else list(range(n))
+
+@patch
+def one_batch(self: ImageDataBunch, ds_type: DatasetType = DatasetType.Train, # `Train` (random images, augmented), `Valid`, `Test`, `Fix`
+              detach: bool = True, # detached from any autograd graph
+              denorm: bool = True, # normalisation undone: pictures in [0, 1]
+              cpu: bool = True, # moved to the CPU
+             ) -> tuple:
+    "One batch `(x, y)` of `bs` images of `ds_type`, made the way the loader makes it (fastai v1's `one_batch`)."
+    ds = _shown(self, ds_type)
+    x, y = self.proc_batch(*_batch(ds, _pick(ds, ds_type, self.bs)), ds_type)
+    if denorm: x = self.denorm(x)
+    if detach: x, y = x.detach(), y.detach()
+    return (x.cpu(), y.cpu()) if cpu else (x, y)
+
 @patch
 def show_batch(self: ImageDataBunch, rows: int = 3, # show rows x rows images
+               ds_type: DatasetType = DatasetType.Train, # which images: `Train` (random, augmented), `Valid`, `Test`, `Fix`
+               reverse: bool = False, # show the last images instead of the first (not for `Train`, which is random)
                figsize: tuple | None = None, # figure size in inches (default: 3 per image)
-               ds_type: DatasetType = DatasetType.Train, # which images: `Train` (random), `Valid`, `Test`, `Fix`
               ):
     "Show a grid of images from `ds_type`, titled with their labels."
     import matplotlib.pyplot as plt
-    ds = self.dl(ds_type) and self.dl(ds_type).dataset
-    if not ds: raise ValueError(f"There are no {ds_type.name} images to show.")
-    n = min(rows * rows, len(ds))
-    idxs = torch.randperm(len(ds))[:n].tolist() if ds_type == DatasetType.Train else range(n)
-    xb, yb = self.proc_batch(*_batch(ds, idxs))
+    ds = _shown(self, ds_type)
+    idxs = _pick(ds, ds_type, rows * rows, reverse)
+    xb, yb = self.proc_batch(*_batch(ds, idxs), ds_type)
     imgs = self.denorm(xb).permute(0, 2, 3, 1).cpu()
     fig, axs = plt.subplots(rows, rows, figsize=figsize or (3 * rows, 3 * rows), squeeze=False)
     for k, ax in enumerate(axs.flat):
         ax.axis('off')
-        if k < n: ax.imshow(imgs[k]); ax.set_title('' if ds_type == DatasetType.Test else self.classes[yb[k]])
+        if k < len(idxs): ax.imshow(imgs[k]); ax.set_title('' if ds_type == DatasetType.Test else self.classes[yb[k]])
     fig.tight_layout()
 
 # %% ../nbs/api/04_data.ipynb #75104aa1
 @patch
 def one_item(self: ImageDataBunch, item, # a file path, a PIL image, or a (C, H, W) tensor (uint8, or float in [0, 1])
             ) -> torch.Tensor:
-    "`item` as a normalised batch of one, (1, 3, size, size), on the device."
-    if isinstance(item, (str, os.PathLike)): item = open_image(_check_path(item, 'image file'), draft=self.size)
-    elif isinstance(item, Image.Image): item = _to_rgb(item)
+    "`item` as a normalised batch of one, (1, 3, size, size), on the device, prepared as validation images are."
+    if isinstance(item, (str, os.PathLike)): item = _load_image(_check_path(item, 'image file'), self.size)
+    elif isinstance(item, Image.Image): item = _pil_tensor(_to_rgb(item))
     elif isinstance(item, torch.Tensor):
         if item.ndim != 3 or item.shape[0] not in (1, 3):
             raise ValueError(f"A tensor image should have shape (3, H, W) or (1, H, W), not {tuple(item.shape)}.")

@@ -139,7 +139,7 @@ def __iter__(self: DistributedDL):
     nw = min(d.num_workers, len(plan))
     loader = DataLoader(self.dataset, batch_sampler=[idx for idx, _ in plan], num_workers=nw,
                         worker_init_fn=seed_worker if nw else None, pin_memory=d.device.type == 'cuda')
-    for (_, self.counts), (xb, yb) in zip(plan, loader): yield d.proc_batch(xb, yb)
+    for (_, self.counts), (xb, yb) in zip(plan, loader): yield d.proc_batch(xb, yb, self.ds_type)   # Train: augmented
 
 # %% ../nbs/api/12_distributed.ipynb #eb01b242
 class _WithValue(torch.autograd.Function):

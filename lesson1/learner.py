@@ -11,7 +11,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from .core import *
-from .data import DatasetType
+from .data import DatasetType, _plural
 
 # %% auto #0
 __all__ = ['norm_types', 'accuracy', 'error_rate', 'CancelFitException', 'CancelEpochException', 'CancelTrainException',
@@ -101,10 +101,6 @@ class Precision:
         return f"Precision({self.device.type}, {name}{', channels_last' if self.channels_last else ''})"
 
 # %% ../nbs/api/05_learner.ipynb #f13f1155
-def _plural(n: int, word: str) -> str:
-    "`n` and `word`, in the plural unless `n` is 1: '1 layer group', '3 layer groups', '2 classes'."
-    return f"{n} {word}{'' if n == 1 else 'es' if word.endswith(('s', 'x', 'z', 'ch', 'sh')) else 's'}"
-
 def _per_group(v, n: int, what: str) -> list[float]:
     "One float per layer group from `v`: one number for every group, or a list with one per group."
     if np.ndim(v) == 0: return [float(v)] * n

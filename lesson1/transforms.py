@@ -6,11 +6,14 @@
 from __future__ import annotations
 from numbers import Real
 import torch
+import torch.nn.functional as F
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
 # %% auto #0
-__all__ = ['imagenet_stats', 'get_transforms', 'crop_tfms', 'item_tfms', 'to_float', 'normalize', 'denormalize', 'batch_stats']
+__all__ = ['imagenet_stats', 'get_transforms', 'crop_tfms', 'item_tfms', 'rotate', 'zoom', 'flip_lr', 'dihedral',
+           'symmetric_warp', 'brightness', 'contrast', 'crop_pad', 'rand_pad', 'to_float', 'normalize', 'denormalize',
+           'batch_stats', 'BatchAug', 'split_tfms']
 
 # %% ../nbs/api/02_transforms.ipynb #3ace0166
 _FILL = (124, 116, 104)   # ImageNet's mean colour (imagenet_stats[0] x 255): 0 after normalisation
@@ -66,6 +69,108 @@ def item_tfms(size: int, # side of the square output, in pixels
         raise TypeError("tfms holds lists, like the pair from get_transforms(): pass one half, e.g. get_transforms()[0].")
     return v2.Compose([*crop_tfms(size, train), *tfms, v2.ToImage(), v2.ToPureTensor()])
 
+# %% ../nbs/api/02_transforms.ipynb #495ccf88
+_BILINEAR = v2.InterpolationMode.BILINEAR
+_PAD_MODES = {'reflection': 'reflect', 'zeros': 'constant', 'border': 'edge'}   # fastai v1's names -> torchvision's
+
+def _pair(v, name: str, low: float | None = None) -> tuple[float, float]:
+    "`v` as `(low, high)`: a number is that exact value, a pair a range to draw from at random."
+    pair = (v, v) if isinstance(v, Real) else tuple(v) if isinstance(v, (list, tuple)) else ()
+    ok = len(pair) == 2 and all(isinstance(x, Real) and not isinstance(x, bool) for x in pair) and pair[0] <= pair[1]
+    if not ok or (low is not None and pair[0] < low):
+        at_least = '' if low is None else f' of at least {low}'
+        raise ValueError(f"{name}={v!r} should be a number or a (low, high) pair{at_least}, e.g. {name}=(1, 1.1).")
+    return float(pair[0]), float(pair[1])
+
+def _with_p(t, p: float):
+    "`t`, applied to each image with probability `p` (fastai v1's `p=`)."
+    _check_prob('p', p)
+    return t if p == 1 else v2.RandomApply([t], p=p)
+
+def _pad_mode(mode: str) -> str:
+    "torchvision's name for fastai v1's padding `mode`."
+    if mode not in _PAD_MODES: raise ValueError(f"mode={mode!r} should be one of {list(_PAD_MODES)}.")
+    return _PAD_MODES[mode]
+
+# %% ../nbs/api/02_transforms.ipynb #4e1db08e
+def rotate(degrees: float | tuple = 0., # the angle, counter-clockwise, or a (low, high) range to draw it from
+           p: float = 1., # probability of rotating an image
+          ) -> v2.Transform:
+    "fastai v1's `rotate`: torchvision's `RandomRotation`, bilinear, with uncovered corners in the mean colour."
+    return _with_p(v2.RandomRotation(_pair(degrees, 'degrees'), interpolation=_BILINEAR, fill=_FILL), p)
+
+def zoom(scale: float | tuple = 1., # zoom factor (above 1 zooms in), or a (low, high) range
+         row_pct: float = 0.5, # vertical position of the focus: only the centre, 0.5, is supported
+         col_pct: float = 0.5, # horizontal position of the focus: only the centre, 0.5
+         p: float = 1., # probability of zooming an image
+        ) -> v2.Transform:
+    "fastai v1's `zoom`, on the centre: torchvision's `RandomAffine` with a scale only."
+    if (row_pct, col_pct) != (0.5, 0.5):
+        raise ValueError(f"zoom zooms on the centre (row_pct=0.5, col_pct=0.5), not row_pct={row_pct!r}, col_pct={col_pct!r}: "
+                         "the random crop of the training images already moves the focus.")
+    return _with_p(v2.RandomAffine(0, scale=_pair(scale, 'scale', 0.01), interpolation=_BILINEAR, fill=_FILL), p)
+
+def flip_lr(p: float = 1., # probability of flipping an image
+           ) -> v2.Transform:
+    "fastai v1's `flip_lr`: torchvision's `RandomHorizontalFlip`."
+    _check_prob('p', p)
+    return v2.RandomHorizontalFlip(p)
+
+def _dihedral_parts(k: int) -> list:
+    "fastai v1's symmetry number `k`: bit 1 flips top-bottom, bit 2 left-right, bit 4 swaps rows and columns."
+    parts = [v2.RandomVerticalFlip(1.)] * (k & 1) + [v2.RandomHorizontalFlip(1.)] * (k >> 1 & 1)
+    return parts + [v2.RandomRotation((90, 90)), v2.RandomVerticalFlip(1.)] * (k >> 2 & 1)   # a transpose
+
+def dihedral(k: int | None = None, # which of the 8 symmetries (0 keeps the image), or None for a random one
+             p: float = 1., # probability of changing an image
+            ) -> v2.Transform:
+    "fastai v1's `dihedral`: one of the 8 flips and quarter turns of a square, from torchvision's flips and rotation."
+    if k is None: parts = [v2.RandomHorizontalFlip(), v2.RandomVerticalFlip(), v2.RandomApply([v2.RandomRotation((90, 90))])]
+    elif isinstance(k, int) and 0 <= k < 8: parts = _dihedral_parts(k)
+    else: raise ValueError(f"k={k!r} should be a whole number from 0 to 7, or None for a random symmetry.")
+    return _with_p(v2.Compose(parts) if parts else v2.Identity(), p)
+
+def symmetric_warp(magnitude: float | tuple = 0., # how far the corners move, as a fraction of the image (or a (low, high) range)
+                   p: float = 1., # probability of warping an image
+                  ) -> v2.Transform:
+    "fastai v1's `symmetric_warp`: torchvision's `RandomPerspective` with the largest `magnitude` as its scale."
+    lo, hi = _pair(magnitude, 'magnitude')
+    return v2.RandomPerspective(min(1., max(abs(lo), abs(hi))), p=p, interpolation=_BILINEAR, fill=_FILL)
+
+# %% ../nbs/api/02_transforms.ipynb #54bd4c86
+def brightness(change: float | tuple = 0.5, # 0.5 keeps the image, 0 is black, 1 twice as bright (or a (low, high) range)
+               p: float = 1., # probability of changing an image
+              ) -> v2.Transform:
+    "fastai v1's `brightness`: torchvision's `ColorJitter` multiplying the pixels by `2 * change`."
+    lo, hi = _pair(change, 'change', 0.)
+    if hi > 1: raise ValueError(f"change={change!r} should be between 0 and 1 (0.5 keeps the image).")
+    return _with_p(v2.ColorJitter(brightness=(2 * lo, 2 * hi)), p)
+
+def contrast(scale: float | tuple = 1., # 1 keeps the image, 0 is flat grey, above 1 more contrast (or a (low, high) range)
+             p: float = 1., # probability of changing an image
+            ) -> v2.Transform:
+    "fastai v1's `contrast`: torchvision's `ColorJitter` with a contrast factor `scale`."
+    return _with_p(v2.ColorJitter(contrast=_pair(scale, 'scale', 0.)), p)
+
+# %% ../nbs/api/02_transforms.ipynb #049dae43
+def crop_pad(size: int | None = None, # side of the square to keep; None: the data's size (nothing more to do)
+             padding_mode: str = 'reflection', # how to fill when the image is smaller: 'reflection', 'zeros', 'border'
+             row_pct: float | tuple = 0.5, # vertical position of the crop, 0 (top) to 1, or (0, 1) for a random one
+             col_pct: float | tuple = 0.5, # horizontal position, 0 (left) to 1, or (0, 1) for a random one
+            ) -> v2.Transform:
+    "fastai v1's `crop_pad`: torchvision's `CenterCrop` (black padding), or `RandomCrop` for random positions."
+    mode = _pad_mode(padding_mode)
+    if size is None: return v2.Identity()
+    if (row_pct, col_pct) == (0.5, 0.5): return v2.CenterCrop(size)
+    return v2.RandomCrop(size, pad_if_needed=True, padding_mode=mode)
+
+def rand_pad(padding: int, # pixels added on every side
+             size: int, # side of the square cut from the padded image at random
+             mode: str = 'reflection', # how to fill the padding: 'reflection', 'zeros' or 'border'
+            ) -> list:
+    "fastai v1's `rand_pad`: torchvision's `Pad`, then a `RandomCrop` of `size` (a list of the two)."
+    return [v2.Pad(padding, padding_mode=_pad_mode(mode)), v2.RandomCrop(size)]
+
 # %% ../nbs/api/02_transforms.ipynb #e2ec65d6
 imagenet_stats = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 
@@ -90,8 +195,9 @@ def normalize(xb: torch.Tensor, # images, uint8 or float, shape (..., 3, H, W)
               stats: tuple = imagenet_stats, # (mean, std) per channel, on the 0-1 scale
              ) -> torch.Tensor:
     "Float images with each channel shifted by `mean` and divided by `std`."
-    mean, std = _check_stats(stats)
-    return TF.normalize(to_float(xb), mean, std)
+    mean, std = (torch.tensor(s, device=xb.device).view(3, 1, 1) for s in _check_stats(stats))
+    scale = 255. if xb.dtype == torch.uint8 else 1.
+    return torch.addcmul(-mean / std, xb, 1 / (scale * std))   # one pass over the bytes
 
 # %% ../nbs/api/02_transforms.ipynb #721c7211
 def denormalize(xb: torch.Tensor, # normalised images, shape (..., 3, H, W)
@@ -107,3 +213,181 @@ def batch_stats(xb: torch.Tensor, # a batch of images (B, 3, H, W), uint8 or flo
     "Per-channel `(mean, std)` of a batch on the 0-1 scale: stats to normalise with when ImageNet's do not fit."
     x = to_float(xb).transpose(0, 1).reshape(3, -1)
     return x.mean(1).tolist(), x.std(1).clamp_min(1e-6).tolist()
+
+# %% ../nbs/api/02_transforms.ipynb #7decc7b6
+def _eye(b: int) -> torch.Tensor: return torch.eye(3).repeat(b, 1, 1)
+
+def _shift(tx, ty) -> torch.Tensor:
+    "(b, 3, 3) translations by `tx`, `ty` (tensors of shape (b,))."
+    m = _eye(len(tx)); m[:, 0, 2], m[:, 1, 2] = tx, ty
+    return m
+
+class _Flip:
+    "Mirror every image: left-right (`axis` 0) or top-bottom (1)."
+    def __init__(self, axis: int): self.axis = axis
+    def __call__(self, m, br, ct, h, w):
+        f = torch.eye(3); f[self.axis, self.axis], f[self.axis, 2] = -1, (w, h)[self.axis]
+        return m @ f, br, ct
+
+class _Affine:
+    "torchvision's random rotation, translation and scale (`RandomAffine`; `sign` -1 for `RandomRotation`'s angle)."
+    def __init__(self, degrees, translate=None, scale=None, sign=1):
+        self.degrees, self.translate, self.scale, self.sign = degrees, translate, scale, sign
+    def __call__(self, m, br, ct, h, w):
+        b = len(m)
+        a = torch.empty(b).uniform_(*self.degrees).deg2rad() * self.sign
+        s = torch.empty(b).uniform_(*self.scale) if self.scale else torch.ones(b)
+        t = (torch.rand(b, 2) * 2 - 1) * torch.tensor(self.translate) * torch.tensor([w, h]) if self.translate else torch.zeros(b, 2)
+        inv = _eye(b)   # output -> input, about the centre: C @ (R S)^-1 @ C^-1 @ T^-1
+        inv[:, 0, 0], inv[:, 0, 1], inv[:, 1, 0], inv[:, 1, 1] = a.cos() / s, a.sin() / s, -a.sin() / s, a.cos() / s
+        c = torch.tensor([w / 2, h / 2]).expand(b, 2)
+        return m @ _shift(*c.T) @ inv @ _shift(*(-c - t.round()).T), br, ct
+
+class _Warp:
+    "torchvision's random perspective (`RandomPerspective`): each corner moves inwards by up to `scale` / 2 of the image."
+    def __init__(self, scale: float): self.scale = scale
+    def __call__(self, m, br, ct, h, w):
+        b, size = len(m), torch.tensor([w, h], dtype=torch.float64)
+        start = torch.tensor([[0., 0.], [1, 0], [1, 1], [0, 1]], dtype=torch.float64) * size            # corners
+        inwards = torch.tensor([[1., 1.], [-1, 1], [-1, -1], [1, -1]], dtype=torch.float64)
+        end = start + inwards * torch.rand(b, 4, 2, dtype=torch.float64) * self.scale * size / 2
+        return m @ _homography(end, start.expand(b, 4, 2)).float(), br, ct
+
+def _homography(src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
+    "(b, 3, 3) perspective maps sending the 4 points `src` (b, 4, 2) to `dst`."
+    x, y, u, v = src[..., 0], src[..., 1], dst[..., 0], dst[..., 1]
+    o, z = torch.ones_like(x), torch.zeros_like(x)
+    a = torch.cat([torch.stack([x, y, o, z, z, z, -u * x, -u * y], -1), torch.stack([z, z, z, x, y, o, -v * x, -v * y], -1)], 1)
+    h = torch.linalg.solve(a, torch.cat([u, v], 1))
+    return torch.cat([h, torch.ones_like(h[:, :1])], 1).view(-1, 3, 3)
+
+class _Light:
+    "torchvision's random brightness and contrast (`ColorJitter`): factors drawn from the ranges, multiplied in."
+    def __init__(self, brightness=None, contrast=None): self.brightness, self.contrast = brightness, contrast
+    def __call__(self, m, br, ct, h, w):
+        if self.brightness: br = br * torch.empty(len(m)).uniform_(*self.brightness)
+        if self.contrast: ct = ct * torch.empty(len(m)).uniform_(*self.contrast)
+        return m, br, ct
+
+class _Apply:
+    "The `steps`, each image with probability `p` (torchvision's `RandomApply`, and the `p` of flips and warps)."
+    def __init__(self, steps: list, p: float = 1.): self.steps, self.p = steps, p
+    def __call__(self, m, br, ct, h, w):
+        m2, br2, ct2 = m, br, ct
+        for s in self.steps: m2, br2, ct2 = s(m2, br2, ct2, h, w)
+        if self.p == 1: return m2, br2, ct2
+        on = torch.rand(len(m)) < self.p
+        return torch.where(on[:, None, None], m2, m), torch.where(on, br2, br), torch.where(on, ct2, ct)
+
+# %% ../nbs/api/02_transforms.ipynb #d054e050
+def _fill(t):
+    "The fill colour of a geometric torchvision transform, as 3 bytes."
+    f = 0 if t.fill is None else t.fill
+    return tuple(float(c) for c in (f if isinstance(f, (list, tuple)) else [f] * 3))
+
+def _step(t):
+    "The batched form of torchvision transform `t`, or None when it has none (it then runs on each image)."
+    if isinstance(t, v2.RandomHorizontalFlip): return _Apply([_Flip(0)], t.p)
+    if isinstance(t, v2.RandomVerticalFlip): return _Apply([_Flip(1)], t.p)
+    if isinstance(t, v2.RandomRotation) and not t.expand and t.center is None: return _Affine(t.degrees, sign=-1)
+    if isinstance(t, v2.RandomAffine) and t.shear is None and t.center is None: return _Affine(t.degrees, t.translate, t.scale)
+    if isinstance(t, v2.RandomPerspective): return _Apply([_Warp(t.distortion_scale)], t.p)
+    if isinstance(t, v2.ColorJitter) and t.saturation is None and t.hue is None: return _Light(t.brightness, t.contrast)
+    if isinstance(t, v2.Identity): return _Apply([])
+    inner = t.transforms if isinstance(t, (v2.RandomApply, v2.Compose)) else None
+    if inner is None: return None
+    steps = [_step(o) for o in inner]
+    return None if None in steps else _Apply(steps, getattr(t, 'p', 1.))
+
+# %% ../nbs/api/02_transforms.ipynb #d7a64aa6
+def _fills(t) -> set:
+    "The fill colours (3 bytes each) of the geometric torchvision transforms in `t`."
+    if isinstance(t, (v2.RandomRotation, v2.RandomAffine, v2.RandomPerspective)):
+        f = 0 if t.fill is None else t.fill
+        return {tuple(float(c) for c in (f if isinstance(f, (list, tuple)) else [f] * 3))}
+    return set().union(*(_fills(o) for o in getattr(t, 'transforms', [])))
+
+# %% ../nbs/api/02_transforms.ipynb #b5398e35
+def _grid(m: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    "`grid_sample`'s (b, h, w, 2) grid for the output-to-input pixel maps `m` (b, 3, 3), origin at the top-left corner."
+    a = torch.tensor([[w / 2, 0, w / 2], [0, h / 2, h / 2], [0, 0, 1]], device=m.device)
+    m = torch.linalg.solve(a, m) @ a                                  # the same maps on grid_sample's [-1, 1] scale
+    xs = (torch.arange(w, device=m.device) * 2 + 1) / w - 1           # pixel centres
+    ys = ((torch.arange(h, device=m.device) * 2 + 1) / h - 1)[:, None]
+    at = lambda i: (m[:, i, 0, None, None] * xs + m[:, i, 2, None, None]) + m[:, i, 1, None, None] * ys   # (b, h, w)
+    grid = torch.empty(len(m), h, w, 2, device=m.device)
+    if (m[:, 2, :2] == 0).all() and (m[:, 2, 2] == 1).all():           # affine: no division
+        for i in range(2): grid[..., i] = at(i)
+    else:
+        den = at(2)
+        for i in range(2): torch.div(at(i), den, out=grid[..., i])
+    return grid
+
+_GREY = (0.299, 0.587, 0.114)   # how much red, green and blue make up the brightness of a colour (ITU-R 601)
+
+def _lit_range(xb: torch.Tensor, kx: torch.Tensor, off: torch.Tensor) -> torch.Tensor:
+    "`xb` clamped, image by image, to the values that stay within [0, 1] when lit as `kx * x + off` (no change where none leave it)."
+    top = 255. if xb.dtype == torch.uint8 else 1.
+    lo = torch.where(kx > 0, -off / kx - 1e-3, 0.).clamp(0, top)         # (1e-3: leave rounding errors alone)
+    hi = torch.where(kx > 0, (1 - off) / kx + 1e-3, top).clamp(0, top)
+    if not ((lo > 0).any() or (hi < top).any()): return xb
+    if xb.dtype == torch.uint8: lo, hi = lo.ceil().to(torch.uint8), hi.floor().to(torch.uint8)   # clamp the bytes: 4x less to move
+    return torch.clamp(xb, lo, hi)
+
+def _warp_light(xb: torch.Tensor, m, br, ct, fill, stats, buf=None) -> torch.Tensor:
+    "Images `xb` (B, 3, H, W) resampled through the maps `m`, lit by `br`/`ct`, normalised with `stats`: one pass each."
+    dev, scale = xb.device, 255. if xb.dtype == torch.uint8 else 1.
+    mean, std = (torch.tensor(s, device=dev).view(1, 3, 1, 1) for s in (stats or ([0.] * 3, [1.] * 3)))
+    br, ct = (t.to(dev).view(-1, 1, 1, 1) for t in (br, ct))
+    sub = xb[:, :, ::2, ::2]                                                  # a quarter of the pixels give the mean
+    grey = (sub.sum((2, 3), dtype=torch.float32) @ torch.tensor(_GREY, device=dev)).view(-1, 1, 1, 1) / (scale * sub[0, 0].numel())
+    fill = (torch.tensor(fill, device=dev).view(1, 3, 1, 1) / 255 - mean) / std
+    if (fill * std * 255).abs().max() <= 0.51: fill = torch.zeros_like(fill)   # the mean colour: 0 after normalising
+    kx, off = br * ct / scale, br * (1 - ct) * grey                           # lit = kx * x + off, on the 0-1 scale
+    warp = not (m == torch.eye(3)).all()
+    out = buf if warp and buf is not None and buf.shape == xb.shape and buf.device == dev else None
+    x = torch.addcmul((off - mean) / std - fill, _lit_range(xb, kx, off), kx / std, out=out)   # lit, normalised, minus fill
+    if warp: x = F.grid_sample(x, _grid(m.to(dev), *x.shape[-2:]), mode='bilinear', padding_mode='zeros', align_corners=False)
+    return x.add_(fill) if fill.any() else x
+
+# %% ../nbs/api/02_transforms.ipynb #92189dc8
+class BatchAug:
+    "torchvision v2's flips, rotations, zooms, warps and brightness/contrast, done to a whole batch at once with per-image randomness."
+    def __init__(self, steps: list, # the batched transforms (from `BatchAug.from_tfms`)
+                 fill: tuple = _FILL, # colour of the uncovered corners, as 3 bytes
+                 names: list = ()): # what the steps are, for the repr
+        self.steps, self.fill, self.names, self._buf = list(steps), tuple(fill), list(names), None
+    def __repr__(self): return f"BatchAug({', '.join(self.names) or 'nothing'})"
+    def params(self, b: int, h: int, w: int) -> tuple:
+        "Random `(maps, brightness, contrast)` for `b` images of `h`x`w`: output-to-input pixel maps (b, 3, 3), factors (b,)."
+        out = _eye(b), torch.ones(b), torch.ones(b)
+        for s in self.steps: out = s(*out, h, w)
+        return out
+    def __call__(self, xb: torch.Tensor, # uint8 (or 0-1 float) images (B, 3, H, W), on any device
+                 stats: tuple | None = None, # (mean, std) to normalise with; None: floats in [0, 1]
+                ) -> torch.Tensor:
+        "`xb` augmented, each image with its own random parameters, as normalised floats."
+        if self._buf is None or self._buf.shape != xb.shape or self._buf.device != xb.device:
+            self._buf = torch.empty(xb.shape, device=xb.device)   # reused: fresh memory costs more than the arithmetic
+        return _warp_light(xb, *self.params(len(xb), *xb.shape[-2:]), self.fill, stats, self._buf)
+
+# %% ../nbs/api/02_transforms.ipynb #5e7bd4ce
+_NAMES = {'RandomHorizontalFlip': 'flip', 'RandomVerticalFlip': 'vertical flip', 'RandomRotation': 'rotate',
+          'RandomAffine': 'rotate/zoom', 'RandomPerspective': 'warp', 'ColorJitter': 'lighting'}
+
+def _names(t) -> list:
+    "Short names of what the transform `t` does, for `BatchAug`'s repr."
+    name = _NAMES.get(type(t).__name__)
+    return [name] if name else [n for o in getattr(t, 'transforms', []) for n in _names(o)]
+
+def split_tfms(tfms: list | tuple, # torchvision transforms, e.g. `get_transforms()[0]`
+              ) -> tuple[BatchAug | None, list]:
+    "`(batch_aug, per_image)`: a `BatchAug` for the transforms in `tfms` that can run on whole batches, and the list of the others."
+    if any(isinstance(t, (list, tuple)) for t in tfms):
+        raise TypeError("tfms holds lists, like the pair from get_transforms(): pass one half, e.g. get_transforms()[0].")
+    steps, names, rest, fill = [], [], [], None
+    for t in tfms:
+        s, fills = _step(t), _fills(t)
+        if s is None or len(fills | ({fill} if fill else set())) > 1: rest.append(t); continue
+        steps.append(s); names += _names(t); fill = fill or next(iter(fills), None)
+    return (BatchAug(steps, fill or _FILL, names) if steps else None), rest
