@@ -145,7 +145,7 @@ def default_device(use: str | torch.device | None = None, # 'cpu', 'cuda', 'mps'
     env = os.environ.get('LESSON1_DEVICE', '').strip()
     if env and env != 'auto': return _check_device(torch.device(env))
     dev = _auto_device()
-    if dev.type == 'cpu' and not _warned_cpu:
+    if dev.type == 'cpu' and not _warned_cpu and os.environ.get('RANK', '0') == '0':   # under torchrun: rank 0 only
         _warned_cpu = True
         print(f"lesson1: no GPU found, so lesson1 runs on the CPU (torch {torch.__version__}). "
               "Expect minutes where a GPU takes seconds; the lessons pick small settings for you.", file=sys.stderr)
