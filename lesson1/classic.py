@@ -16,7 +16,7 @@ from .image import open_image
 from .transforms import get_transforms, imagenet_stats
 from .learner import Learner, Callback, lr_range, accuracy
 from .schedule import *
-from .models import models, cnn_learner
+from .models import models, cnn_learner, body_stats
 from .interpret import _confusion, _plot_confusion, _row_fractions
 
 # %% auto #0
@@ -45,7 +45,7 @@ def tfms_from_model(f_model, # the architecture, e.g. resnet34
     "2017 API: transforms to make `sz`-pixel images for `f_model`, with optional augmentation."
     if aug_tfms is not None and max_zoom is not None:
         aug_tfms = get_transforms(max_zoom=max_zoom, flip_vert=aug_tfms is transforms_top_down)
-    return ModelTfms(sz, aug_tfms, imagenet_stats)
+    return ModelTfms(sz, aug_tfms, body_stats(f_model))   # the statistics its pretrained weights expect
 
 # %% ../nbs/api/11_classic.ipynb #0f64bd00
 class ImageClassifierData:

@@ -4,14 +4,14 @@
 
 # %% ../nbs/api/00_core.ipynb #2184b39a
 from __future__ import annotations
-import inspect, os, random, sys
+import importlib.util, inspect, os, random, sys
 from pathlib import Path
 import numpy as np
 import torch
 
 # %% auto #0
 __all__ = ['PathList', 'patch_to', 'patch', 'DocInfo', 'doc', 'default_device', 'to_device', 'in_notebook', 'env_flag',
-           'show_progress', 'set_seed', 'seed_worker']
+           'show_progress', 'user_stacklevel', 'short_path', 'set_seed', 'seed_worker']
 
 # %% ../nbs/api/00_core.ipynb #aa8d147b
 class PathList(list):
@@ -180,6 +180,20 @@ def show_progress() -> bool:
     "Whether to draw live progress bars: in a notebook or a terminal, unless `LESSON1_PROGRESS` says otherwise."
     flag = env_flag('LESSON1_PROGRESS')
     return (in_notebook() or sys.stderr.isatty()) if flag is None else flag
+
+# %% ../nbs/api/00_core.ipynb #589aa4fd
+_PKG_DIR = os.path.abspath(importlib.util.find_spec('lesson1').submodule_search_locations[0]) + os.sep   # this package's folder
+
+def user_stacklevel() -> int:
+    "The `stacklevel` for `warnings.warn` that points at the first caller outside lesson1 (call it as warn's argument)."
+    f, n = sys._getframe(1), 1   # the function that is warning, stacklevel 1
+    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR): f, n = f.f_back, n + 1
+    return n
+
+def short_path(p: str | Path) -> str:
+    "`p` as text, with the home folder written `~` (`/home/ana/.lesson1/data` -> `~/.lesson1/data`)."
+    p, home = str(p), os.path.expanduser('~').rstrip(os.sep)
+    return '~' + p[len(home):] if home and (p == home or p.startswith(home + os.sep)) else p
 
 # %% ../nbs/api/00_core.ipynb #1a3b6692
 def set_seed(s: int = 42, # the seed

@@ -46,7 +46,7 @@ def _report(notes: list):
         _reported.add(fn)
         warnings.warn(f"Could not read {fn} ({reason}); another image is used in its place. "
                       "verify_images(folder) lists every unreadable file and verify_images(folder, delete=True) removes them.",
-                      BadImageWarning, stacklevel=3)
+                      BadImageWarning, stacklevel=user_stacklevel())
 
 # %% ../nbs/api/04_data.ipynb #d7b69c22
 def _target_shape(h: int, w: int, size: int) -> tuple[int, int]:
@@ -217,7 +217,7 @@ def _setup_cache(datasets: list, cache: bool | None, cache_size: int | None) -> 
     how = 'cache=True' if cache else 'automatic'
     if need > room:
         note = f'no image cache: the decoded images need {"at least " * (not caches)}{_mb(need)}, more than the {_mb(room)} allowed'
-        if cache: warnings.warn(f"{note}. Pass cache_size= (in bytes) to allow more.", stacklevel=4)
+        if cache: warnings.warn(f"{note}. Pass cache_size= (in bytes) to allow more.", stacklevel=user_stacklevel())
         return f'{note} ({how})'
     for ds, c in zip(datasets, caches): ds.cache = c.start()
     return f'image cache: {sum(len(ds) for ds in datasets)} decoded images, {_mb(need)} of the {_mb(room)} allowed ({how})'
@@ -258,7 +258,7 @@ def _clean_labels(labels, fnames) -> list[str]:
     kinds = sorted({_kind(l) for l in labels})
     if len(kinds) > 1:
         warnings.warn(f"The labels are of several types ({', '.join(kinds)}). lesson1 uses each label's text, with whole numbers "
-                      "written without '.0', so 3, 3.0 and '3' are all the class '3'.", stacklevel=4)
+                      "written without '.0', so 3, 3.0 and '3' are all the class '3'.", stacklevel=user_stacklevel())
     return [_label_text(l) for l in labels]
 
 # %% ../nbs/api/04_data.ipynb #f43cbc1e
@@ -298,7 +298,7 @@ def _dedupe(files: list, labels: list) -> tuple[list, list]:
     if clash:
         eg = '; '.join(f'{f} ({", ".join(map(repr, sorted(ls)))})' for f, ls in list(clash.items())[:3])
         raise ValueError(f"{len(clash)} files are listed more than once with different labels: {eg}. Give each file one label.")
-    if dups: warnings.warn(f"{len(dups)} files were listed twice with the same label, e.g. {files[dups[0]]}: each is used once.", stacklevel=4)
+    if dups: warnings.warn(f"{len(dups)} files were listed twice with the same label, e.g. {files[dups[0]]}: each is used once.", stacklevel=user_stacklevel())
     drop = set(dups)
     return [f for i, f in enumerate(files) if i not in drop], [l for i, l in enumerate(labels) if i not in drop]
 
@@ -509,7 +509,7 @@ def __repr__(self: ImageDataBunch) -> str:
     return (f'ImageDataBunch: {_plural(self.c, "class")}, images {self.size}x{self.size}, {norm}\n'
             f'  train: {len(self.train_ds)} images, valid: {len(self.valid_ds)} images, test: {test}\n'
             f'  classes: {cls}\n'
-            f'  bs={self.bs}, num_workers={self.num_workers}, device={self.device}, path={self.path}\n'
+            f'  bs={self.bs}, num_workers={self.num_workers}, device={self.device}, path={short_path(self.path)}\n'
             f'  pipeline: {self.pipeline}')
 
 # %% ../nbs/api/04_data.ipynb #9cc07c83

@@ -238,7 +238,7 @@ def to_distributed(self: Learner, sync_bn: bool = False, # SyncBatchNorm: batch 
     cb = DistributedTrainer(sync_bn)
     cb.train_dl, self.data.train_dl = self.data.train_dl, DistributedDL(self.data.train_dl, seed=_shared_seed())
     cb.swaps = _to_sync_bn(self.model) if sync_bn and self.data.device.type == 'cuda' else []
-    if sync_bn and not cb.swaps: warnings.warn(f"sync_bn=True is ignored on {self.data.device.type}: torch's SyncBatchNorm runs on GPUs only.")
+    if sync_bn and not cb.swaps: warnings.warn(f"sync_bn=True is ignored on {self.data.device.type}: torch's SyncBatchNorm runs on GPUs only.", stacklevel=user_stacklevel())
     cb.hidden = [c for c in self.cbs if isinstance(c, ProgressCB)] if rank_distrib() != 0 else []
     self.remove_cbs(cb.hidden)
     for name in ('save', 'export'):

@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 from filelock import FileLock
 from tqdm.auto import tqdm
 from . import __version__
-from .core import show_progress, env_flag
+from .core import show_progress, env_flag, user_stacklevel
 try: import fcntl
 except ImportError: fcntl = None   # Windows: `_locked` uses filelock there
 
@@ -619,7 +619,7 @@ def untar_data(url: str, # address of the archive, e.g. `URLs.PETS`
     "Download the archive at `url` (once), unpack it safely (once), and return the folder of the dataset."
     fname, path = _archive_path(url, fname), _dataset_path(url, dest)
     if force_download and offline():
-        warnings.warn('LESSON1_OFFLINE=1: force_download=True is ignored, nothing is downloaded.'); force_download = False
+        warnings.warn('LESSON1_OFFLINE=1: force_download=True is ignored, nothing is downloaded.', stacklevel=user_stacklevel()); force_download = False
     if not force_download and _usable(url, path, verify): return path
     _check_places(url, fname, path)
     with _locked(path):

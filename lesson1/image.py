@@ -42,7 +42,7 @@ def _warn_skipped(path, skipped: list):
     if not skipped: return
     more = f'; and {len(skipped) - 5} more' if len(skipped) > 5 else ''
     warnings.warn(f"get_image_files({str(path)!r}) left out {len(skipped)} entries: {'; '.join(skipped[:5])}{more}.",
-                  SkippedFilesWarning, stacklevel=3)
+                  SkippedFilesWarning, stacklevel=user_stacklevel())
 
 # %% ../nbs/api/03_image.ipynb #d19b8ad4
 def _scandir(d: Path, skipped: list | None) -> list:
@@ -180,7 +180,7 @@ def _pil_open(data: bytes, fn, warn_large: bool = True) -> Image.Image:
         img = Image.open(io.BytesIO(data))
     for w in caught:
         if not issubclass(w.category, Image.DecompressionBombWarning): warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        elif warn_large: warnings.warn(_large_message(fn, img.size), LargeImageWarning, stacklevel=4)
+        elif warn_large: warnings.warn(_large_message(fn, img.size), LargeImageWarning, stacklevel=user_stacklevel())
     return img
 
 # %% ../nbs/api/03_image.ipynb #ce3430dc

@@ -902,7 +902,7 @@ def _load_opt(self: Learner, sd: dict, name: str):
     except (ValueError, KeyError, IndexError, TypeError, RuntimeError) as e:
         self.opt = None
         warnings.warn(f"The optimiser state in {name} does not fit this learner's optimiser ({str(e)[:120]}): the weights are "
-                      "loaded, and training will start with a new optimiser.", stacklevel=3)
+                      "loaded, and training will start with a new optimiser.", stacklevel=user_stacklevel())
 
 @patch
 def load(self: Learner, file, # a name saved by `save`, the path of a .pth file, or a file object
@@ -919,5 +919,5 @@ def load(self: Learner, file, # a name saved by `save`, the path of a .pth file,
     try: self.model.load_state_dict(sd, strict=strict)
     except RuntimeError as e: raise ValueError(f"{name} does not fit this model: {str(e)[:300]}") from None
     if with_opt is not False and opt is not None: self._load_opt(opt, name)
-    elif with_opt: warnings.warn(f"{name} holds no optimiser state (it was saved with with_opt=False): only the weights are loaded.", stacklevel=2)
+    elif with_opt: warnings.warn(f"{name} holds no optimiser state (it was saved with with_opt=False): only the weights are loaded.", stacklevel=user_stacklevel())
     return self

@@ -184,7 +184,7 @@ def _download(url: str, fn: Path):
 def _random_weights(what: str, fix: str):
     "Warn loudly that `what`, so the body starts from random weights; `fix` says what to do."
     warnings.warn(f"\n{'!' * 70}\nLESSON1_OFFLINE=1 and {what}: using RANDOM weights, not pretrained ones.\nResults will be much "
-                  f"worse than in the lesson. To fix, {fix}\n{'!' * 70}", stacklevel=2)
+                  f"worse than in the lesson. To fix, {fix}\n{'!' * 70}", stacklevel=user_stacklevel())
 
 def pretrained_state(weights, # a torchvision `Weights` enum member (anything with `.url`)
                      weights_file: str | Path | None = None, # a local file to use instead of the cache
@@ -196,7 +196,7 @@ def pretrained_state(weights, # a torchvision `Weights` enum member (anything wi
         try: return _load_file(fn, f"It is in torch's hub cache: delete it (rm {fn}) and run again to download it afresh.")
         except WeightsFileError as e:
             if not e.damaged: raise
-            warnings.warn(f"The cached weights {fn} are damaged; deleting them and fetching them again.")
+            warnings.warn(f"The cached weights {fn} are damaged; deleting them and fetching them again.", stacklevel=user_stacklevel())
             fn.unlink()
     if offline():
         _random_weights(f"{fn.name} is not in {fn.parent}", f"put {fn.name} in {fn.parent}, or use models.efficientnet_lite0, "
@@ -395,7 +395,7 @@ def _match_norm(data, stats, name: str):
         warnings.warn(NormalizationWarning(
             f"The data is normalised with {_fmt_stats(data.stats)}, but {name}'s pretrained weights expect {_fmt_stats(stats)}. "
             f"It trains, from a worse start: build the data with .normalize(body_stats({name!r})), or leave it un-normalised "
-            "and cnn_learner normalises it."), stacklevel=3)
+            "and cnn_learner normalises it."), stacklevel=user_stacklevel())
 
 # %% ../nbs/api/07_models.ipynb #4bb51a6a
 def _init_head(head: nn.Module):

@@ -122,7 +122,7 @@ def _suggest(lrs, losses, skip_start=10, skip_end=5):
     if n - skip_start - skip_end < 3:
         warnings.warn(f"lr_find recorded only {_plural(n, 'batch')}, too few to suggest a learning rate (it skips the first "
                       f"{skip_start} and the last {skip_end}). The data is returned anyway; use more iterations "
-                      "(num_it), a smaller end_lr, or more data.", stacklevel=3)
+                      "(num_it), a smaller end_lr, or more data.", stacklevel=user_stacklevel())
         return None, None
     l, ls = np.array(lrs[skip_start:n - skip_end]), np.array(losses[skip_start:n - skip_end])
     steep = int(np.gradient(ls, np.log(l)).argmin())
