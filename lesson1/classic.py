@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from .core import *
 from .data import ImageDataBunch, ImageDataset, DatasetType, DeviceDataLoader
 from .image import open_image
-from .transforms import get_transforms, imagenet_stats
+from .transforms import get_transforms
 from .learner import Learner, Callback, lr_range, accuracy
 from .schedule import *
 from .models import models, cnn_learner, body_stats

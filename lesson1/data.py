@@ -401,22 +401,17 @@ def _batch(ds: ImageDataset, idxs) -> tuple:
     return xb, yb
 
 # %% ../nbs/api/04_data.ipynb #ecf6cbdc
-@patch
-def _torch_dl(self: DeviceDataLoader) -> DataLoader:
-    "A fresh PyTorch DataLoader with the bunch's current settings."
-    ds, d = self.dataset, self.data
-    nw = min(d.num_workers, len(self)) if len(ds) else 0
-    return DataLoader(_Loading(ds, 0 if nw else _decode_threads()), batch_size=d.bs, shuffle=self.shuffle,
-                      drop_last=self.drop_last, num_workers=nw, worker_init_fn=seed_worker if nw else None,
-                      collate_fn=_collate, pin_memory=d.device.type == 'cuda')
+def _loader(ds: ImageDataset, data, nw: int, **kwargs) -> DataLoader:
+    "A PyTorch DataLoader of `ds` for the bunch `data`: `nw` worker processes (or decode threads), items' notes collated."
+    return DataLoader(_Loading(ds, 0 if nw else _decode_threads()), num_workers=nw, worker_init_fn=seed_worker if nw else None,
+                      collate_fn=_collate, pin_memory=data.device.type == 'cuda', **kwargs)
 
-@patch
-def __iter__(self: DeviceDataLoader):
-    "Batches on the device; unreadable files reported; worker crashes explained."
+def _batches(loader: DataLoader):
+    "The CPU batches `(xb, yb)` of a `_loader`: unreadable files reported, worker crashes explained."
     it = None
     while True:
         try:
-            if it is None: it = iter(self._torch_dl())
+            if it is None: it = iter(loader)
             xb, yb, notes = next(it)
         except StopIteration: return
         except Exception as e:
@@ -424,7 +419,18 @@ def __iter__(self: DeviceDataLoader):
             if err is e: raise
             raise err from e
         _report(notes)
-        yield self.data.proc_batch(xb, yb, self.ds_type)
+        yield xb, yb
+
+@patch
+def _torch_dl(self: DeviceDataLoader) -> DataLoader:
+    "A fresh PyTorch DataLoader with the bunch's current settings."
+    nw = min(self.data.num_workers, len(self)) if len(self.dataset) else 0
+    return _loader(self.dataset, self.data, nw, batch_size=self.data.bs, shuffle=self.shuffle, drop_last=self.drop_last)
+
+@patch
+def __iter__(self: DeviceDataLoader):
+    "Batches on the device; unreadable files reported; worker crashes explained."
+    for xb, yb in _batches(self._torch_dl()): yield self.data.proc_batch(xb, yb, self.ds_type)
 
 # %% ../nbs/api/04_data.ipynb #2e82e758
 class ImageDataBunch:

@@ -10,8 +10,9 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DistributedSampler
 from .core import *
+from .data import _loader, _batches
 from .learner import *
 
 # %% auto #0
@@ -137,9 +138,8 @@ def __iter__(self: DistributedDL):
     plan, d = self._plan(), self.data
     if self.shuffle: self.epoch += 1
     nw = min(d.num_workers, len(plan))
-    loader = DataLoader(self.dataset, batch_sampler=[idx for idx, _ in plan], num_workers=nw,
-                        worker_init_fn=seed_worker if nw else None, pin_memory=d.device.type == 'cuda')
-    for (_, self.counts), (xb, yb) in zip(plan, loader): yield d.proc_batch(xb, yb, self.ds_type)   # Train: augmented
+    loader = _loader(self.dataset, d, nw, batch_sampler=[idx for idx, _ in plan])   # the bunch's own loading: threads, cache, notes
+    for (_, self.counts), (xb, yb) in zip(plan, _batches(loader)): yield d.proc_batch(xb, yb, self.ds_type)   # Train: augmented
 
 # %% ../nbs/api/12_distributed.ipynb #eb01b242
 class _WithValue(torch.autograd.Function):
