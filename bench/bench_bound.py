@@ -44,6 +44,18 @@ def step_seconds(arch: str, bf16: bool, channels_last: bool, bs: int, steps: int
     return statistics.median(times)
 
 
+def forward_seconds(arch: str, bf16: bool, channels_last: bool, bs: int, steps: int) -> float:
+    "Median seconds of `steps` validation forwards (evaluation mode, no gradients), after one warm-up."
+    m, x = make(arch).eval(), torch.randn(bs, 3, 224, 224)
+    if channels_last: m, x = m.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+    times = []
+    for i in range(steps + 1):
+        t = time.perf_counter()
+        with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16): m(x)
+        if i: times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--bs', type=int, default=32)

@@ -21,6 +21,10 @@ Timed (wall clock of the whole call, data loading and validation included), alte
   unfrozen epoch      unfreeze(); fit_one_cycle(1, slice(1e-5, 1e-3))
   precompute          lesson1 only: freeze(); precompute=True; two head epochs (the first computes the activations)
   lr_find             with --lr-find: 20 iterations, unfrozen
+  compute bound       one training step on random tensors (bench_bound.py), fastai's setup (fp32, contiguous) and
+                      lesson1's (its precision and memory layout), alternating: the best unfrozen-epoch ratio any
+                      input pipeline could give on this CPU, and how close each side's unfrozen epoch comes to its own
+                      bound (training batches x step + validation batches x forward, measured in the same run)
 During the frozen and unfrozen epochs a callback on each side times the wait for each batch (from the end of a
 batch, or the start of a phase, to the next batch in hand): the share of the epoch spent waiting for data.
 The results go into a section of `--out` named after the CPU kind (native, or AVX2 emulated through
@@ -30,10 +34,11 @@ Run it in its own environment, so fastai never becomes a dependency of lesson1 (
     bench/.env-fastai/bin/python bench/bench_train.py --bs 32
 """
 from __future__ import annotations
-import argparse, contextlib, io, os, platform, sys, time
+import argparse, contextlib, io, math, os, platform, statistics, sys, time
 from pathlib import Path
 
 from _common import cpu_kind, uptime, write_section   # bench/ is on sys.path when run as a script
+from bench_bound import step_seconds, forward_seconds
 from _lite0 import lite0_body, STATS as LITE0_STATS
 
 LR, LR_UNFROZEN = 1e-3, slice(1e-5, 1e-3)
@@ -128,7 +133,7 @@ def run_model(arch, args, path, files, pat) -> dict:
     wl, wf = Waits(), Waits()
     L.add_cbs(lesson1_wait_cb(wl))
     if F: F.add_cb(fastai_wait_cb(wf))
-    r = {'lesson1': {}, 'fastai': {}, 'how': how, 'precision': repr(L.precision), 'pipeline': getattr(L.data, 'pipeline', '')}
+    r = {'lesson1': {}, 'fastai': {}, 'bs': args.bs, 'n_train': len(L.data.train_ds), 'n_valid': len(L.data.valid_ds), 'how': how, 'precision': repr(L.precision), 'pipeline': getattr(L.data, 'pipeline', '')}
     def step(key, fl, ff, acc=True):
         for side, lrn, f, w, accf in (('lesson1', L, fl, wl, lesson1_acc), ('fastai', F, ff, wf, fastai_acc)):
             if lrn is None: continue
@@ -147,6 +152,16 @@ def run_model(arch, args, path, files, pat) -> dict:
     step('unfrozen', lambda: L.fit_one_cycle(1, LR_UNFROZEN), lambda: F.fit_one_cycle(1, LR_UNFROZEN))
     if args.lr_find:
         step('lr_find', lambda: L.lr_find(num_it=20), lambda: F.lr_find(num_it=20, show_plot=False), acc=False)
+    if not args.skip_bound:
+        bf16, cl = L.precision.dtype is not None, L.precision.channels_last
+        runs = {'fastai': [], 'lesson1': []}
+        for i in range(3):   # alternating, median of 3 runs of 3 steps
+            for side in (('fastai', 'lesson1') if i % 2 == 0 else ('lesson1', 'fastai')):
+                runs[side].append(step_seconds(arch, *((False, False) if side == 'fastai' else (bf16, cl)), args.bs, 3))
+        for side, setup in (('fastai', (False, False)), ('lesson1', (bf16, cl))):
+            r[side]['step'] = statistics.median(runs[side])
+            r[side]['fwd'] = forward_seconds(arch, *setup, args.bs, 3)
+        print(f"{arch} bound: step {r['lesson1']['step']:.2f}s (lesson1) vs {r['fastai']['step']:.2f}s (fastai)", flush=True)
     L.freeze(); L.precompute = True
     r['lesson1']['precompute_first'] = timed(lambda: L.fit_one_cycle(1, 1e-2))
     r['lesson1']['precompute'] = timed(lambda: L.fit_one_cycle(1, 1e-2))
@@ -185,6 +200,15 @@ def table(arch, r, target) -> list:
         rows.append(f"| frozen epoch with `train_bn=False` (lesson1 only; vs fastai's frozen epoch) | {a['frozen_nobn']:.1f} | "
                     f"{b.get('frozen', float('nan')):.1f} | **{ratio(a['frozen_nobn'], b.get('frozen'))}** | {target} | | "
                     f"{acc(a, 'frozen_nobn_acc')} / |")
+    if 'step' in a:
+        n_train, n_valid = r['n_train'] // r['bs'], math.ceil(r['n_valid'] / r['bs'])   # training drops the last partial batch
+        ep = {s: n_train * d['step'] + n_valid * d['fwd'] for s, d in (('lesson1', a), ('fastai', b))}
+        rows.append(f"| compute bound of the unfrozen epoch: {n_train} training steps + {n_valid} validation forwards on random "
+                    f"tensors | {ep['lesson1']:.1f} | {ep['fastai']:.1f} | **{ratio(ep['lesson1'], ep['fastai'])}** | "
+                    f"the best any pipeline can do | | |")
+        rows.append(f"| unfrozen epoch: share of its compute bound reached (bound / epoch) | {ep['lesson1'] / a['unfrozen']:.0%} | "
+                    f"{ep['fastai'] / b['unfrozen']:.0%} | | | | |" if 'unfrozen' in b else
+                    f"| unfrozen epoch: share of its compute bound reached (bound / epoch) | {ep['lesson1'] / a['unfrozen']:.0%} | | | | | |")
     rows += [f"| precompute: first head epoch (computes the activations) | {a['precompute_first']:.1f} | | | | | |",
              f"| precompute: next head epoch (vs fastai's frozen epoch) | {a['precompute']:.3f} | {b.get('frozen', float('nan')):.1f} | "
              f"{ratio(a['precompute'], b.get('frozen'))} | | | {a['precompute_acc']:.3f} / |", '']
@@ -213,6 +237,7 @@ def main():
     p.add_argument('--workers', type=int, default=0, help='data worker processes, both sides (0 is fastest on 2 cores)')
     p.add_argument('--threads', type=int, default=None, help='torch threads (default: torch default)')
     p.add_argument('--lr-find', action='store_true', help='also time lr_find (20 iterations)')
+    p.add_argument('--skip-bound', action='store_true', help='do not measure the compute bound (random-tensor training steps)')
     p.add_argument('--skip-fastai', action='store_true', help='time lesson1 only (quick check; nothing is written)')
     p.add_argument('--out', default=str(Path(__file__).parent/'results_train.md'))
     p.add_argument('--section', default=None, help='write under this heading (also with --skip-fastai), e.g. to record another lesson1')
