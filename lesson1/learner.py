@@ -99,6 +99,9 @@ class Precision:
     def __repr__(self):
         name = {None: 'fp32', torch.bfloat16: 'bf16', torch.float16: 'fp16'}[self.dtype]
         return f"Precision({self.device.type}, {name}{', channels_last' if self.channels_last else ''})"
+    def __str__(self):
+        how = {None: 'float32', torch.bfloat16: 'bfloat16 autocast', torch.float16: 'float16 autocast with loss scaling'}[self.dtype]
+        return how + (', channels-last' if self.channels_last else '')
 
 # %% ../nbs/api/05_learner.ipynb #f13f1155
 def _per_group(v, n: int, what: str) -> list[float]:
@@ -229,12 +232,18 @@ class ProgressCB(Callback):
         self.notebook, self.names = in_notebook(), self.learn.recorder.names
         self.widths = [max(len(n), 9) for n in self.names]
         if self.learn.epochs == 0: return
+        self._tell_setup()
         if self.notebook:
             from IPython.display import display, HTML
             self.handle = display(HTML(_html_table(self.names, [])), display_id=True)
         else: print(self._line(self.names), flush=True)
 
     def _line(self, cells): return '  '.join(c.ljust(w) for c, w in zip(cells, self.widths)).rstrip()
+    def _tell_setup(self):
+        "Print where and how the learner trains, and its data pipeline, once (and again when that changes)."
+        learn, pipe = self.learn, getattr(self.learn.data, 'pipeline', '')
+        line = f"Training on {learn.data.device} in {learn.precision}" + (f"; data: {pipe}" if pipe else '')
+        if line != getattr(learn, '_told_setup', None): print(line, flush=True); learn._told_setup = line
 
     def begin_train(self):
         if not show_progress(): return
