@@ -56,19 +56,20 @@ def run_in(root: Path, seed: int) -> dict:
 
 
 def commit(root: Path) -> str:
-    "The short commit of the checkout `root` (and '+changes' when it has uncommitted ones)."
+    "The short commit of the checkout `root` (and '+changes' when its lesson1/ has uncommitted ones)."
     git = lambda *a: subprocess.run(['git', '-C', str(root), *a], capture_output=True, text=True).stdout.strip()
-    return (git('rev-parse', '--short', 'HEAD') or 'unknown') + ('+changes' if git('status', '--porcelain', '--untracked-files=no') else '')
+    return (git('rev-parse', '--short', 'HEAD') or 'unknown') + ('+changes' if git('status', '--porcelain', '--', 'lesson1') else '')
 
 
 def compare(previous: Path, seeds: list) -> str:
     "Both checkouts on every seed, alternating; the paired summary as markdown."
     current, before, runs = HERE.parent, uptime(), []
+    commits = {root: commit(root) for root in (previous, current)}   # at the start: the code that runs
     for seed in seeds:
         pair = {name: run_in(root, seed) for name, root in (('previous', previous), ('current', current))}
         runs.append(pair)
         print(f"seed {seed}: " + ', '.join(f"{n} {d['precompute_error']:.1%} / {d['frozen_error']:.1%}" for n, d in pair.items()), flush=True)
-    lines = [f'- previous: `{previous.name}` at {commit(previous)}; current: `{current.name}` at {commit(current)}',
+    lines = [f'- previous: `{previous.name}` at {commits[previous]}; current: `{current.name}` at {commits[current]}',
              f"- EfficientNet-Lite0 (shipped ImageNet weights), pets sample, 296 train / 74 valid (split seed 42), bs 32, 224 px; "
              f"seeds {seeds[0]}..{seeds[-1]} ({len(seeds)}), each run in its own process",
              f"- current pipeline: {runs[-1]['current']['pipeline']}",
