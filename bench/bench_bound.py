@@ -7,8 +7,10 @@ One training step (forward, backward, SGD step) of resnet34 and EfficientNet-Lit
     fp32, channels_last    lesson1 on a CPU without native bf16
     bf16, channels_last    lesson1 on a CPU with native bf16 (autocast)
 
-The ratio of lesson1's setup to fastai's is the best lesson1 / fastai epoch ratio any input pipeline can give
-when the body trains (the unfrozen epoch). Under the AVX2 emulation (see bench/README.md) only the fp32 rows run:
+Each is timed with every layer training (the unfrozen epoch) and with the body frozen but its batchnorm layers
+training (the frozen epoch, as both libraries train by default: the backward pass still runs through the whole
+body, for the batchnorm weights, but computes no convolution weight gradients). The ratio of lesson1's setup to
+fastai's is the best lesson1 / fastai epoch ratio any input pipeline can give. Under the AVX2 emulation (see bench/README.md) only the fp32 rows run:
 lesson1 does not use bf16 there.
 
     python bench/bench_bound.py            # writes a section of bench/results_bound.md named after the CPU kind
@@ -31,11 +33,19 @@ def make(arch: str) -> nn.Module:
     return timm.create_model('tf_efficientnet_lite0', num_classes=37)
 
 
-def step_seconds(arch: str, bf16: bool, channels_last: bool, bs: int, steps: int) -> float:
-    "Median seconds of `steps` training steps (after one warm-up step)."
+def freeze_body(m: nn.Module):
+    "Freeze `m` as a frozen learner's body is (fastai's default, `train_bn=True`): every weight but the batchnorm layers' and the classifier's."
+    head = m.get_classifier() if hasattr(m, 'get_classifier') else m.fc
+    keep = {id(p) for p in head.parameters()} | {id(p) for mod in m.modules() if isinstance(mod, nn.modules.batchnorm._BatchNorm) for p in mod.parameters()}
+    for p in m.parameters(): p.requires_grad_(id(p) in keep)
+
+
+def step_seconds(arch: str, bf16: bool, channels_last: bool, bs: int, steps: int, frozen: bool = False) -> float:
+    "Median seconds of `steps` training steps (after one warm-up step); `frozen`: the body frozen, its batchnorm training."
     m, x, y = make(arch).train(), torch.randn(bs, 3, 224, 224), torch.randint(0, 37, (bs,))
+    if frozen: freeze_body(m)
     if channels_last: m, x = m.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
-    opt, times = torch.optim.SGD(m.parameters(), lr=1e-3), []
+    opt, times = torch.optim.SGD([p for p in m.parameters() if p.requires_grad], lr=1e-3), []
     for i in range(steps + 1):
         t = time.perf_counter()
         with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16): loss = nn.functional.cross_entropy(m(x), y)
@@ -61,24 +71,27 @@ def main():
     p.add_argument('--bs', type=int, default=32)
     p.add_argument('--steps', type=int, default=3, help='timed steps per run')
     p.add_argument('--rounds', type=int, default=3, help='runs of every setup, in alternating order')
+    p.add_argument('--models', nargs='+', default=['resnet34', 'lite0'], choices=['resnet34', 'lite0'])
     p.add_argument('--out', default=str(Path(__file__).parent/'results_bound.md'))
     args = p.parse_args()
     kind = cpu_kind()
     setups = {k: v for k, v in SETUPS.items() if not (v[0] and 'EMULATED' in kind)}
     before, rows = uptime(), []
-    for arch in ['resnet34', 'lite0']:
-        runs = {k: [] for k in setups}
-        for r in range(args.rounds):
-            for k in (list(setups) if r % 2 == 0 else list(setups)[::-1]):
-                runs[k].append(step_seconds(arch, *setups[k], args.bs, args.steps))
-        base = statistics.median(runs['fp32, contiguous'])
-        for k, ts in runs.items():
-            med = statistics.median(ts)
-            rows.append(f"| {arch} | {k} | {med:.2f} | {' '.join(f'{t:.2f}' for t in ts)} | **{med / base:.2f}x** |")
-            print(rows[-1], flush=True)
+    for arch in args.models:
+        for frozen in (False, True):
+            runs = {k: [] for k in setups}
+            for r in range(args.rounds):
+                for k in (list(setups) if r % 2 == 0 else list(setups)[::-1]):
+                    runs[k].append(step_seconds(arch, *setups[k], args.bs, args.steps, frozen))
+            base = statistics.median(runs['fp32, contiguous'])
+            for k, ts in runs.items():
+                med = statistics.median(ts)
+                rows.append(f"| {arch} | {'frozen body' if frozen else 'all trained'} | {k} | {med:.2f} | "
+                            f"{' '.join(f'{t:.2f}' for t in ts)} | **{med / base:.2f}x** |")
+                print(rows[-1], flush=True)
     text = '\n'.join([f'- torch {torch.__version__}, {torch.get_num_threads()} threads, bs {args.bs}, 224 px, '
                       f'{args.rounds} rounds x {args.steps} timed steps', f'- uptime before: `{before}`', f'- uptime after: `{uptime()}`',
-                      '', '| model | setup | s per step (median) | runs | vs fp32 contiguous (fastai) |', '|---|---|---:|---|---:|', *rows])
+                      '', '| model | body | setup | s per step (median) | runs | vs fp32 contiguous (fastai) |', '|---|---|---|---:|---|---:|', *rows])
     write_section(args.out, kind, text, 'Compute bound of a training step: lesson1 vs fastai setups on the CPU')
 
 
