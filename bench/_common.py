@@ -1,5 +1,6 @@
-"""Helpers shared by the benchmark scripts: what machine they ran on, how busy it was, and where results go."""
-import os, platform, re, subprocess
+"""Helpers shared by the benchmark scripts: what machine they ran on, how busy it was, where results go, and where a
+fit's time goes."""
+import os, platform, re, subprocess, time
 from pathlib import Path
 
 _ISA_ENV = ('ATEN_CPU_CAPABILITY', 'ONEDNN_MAX_CPU_ISA', 'MKL_ENABLE_INSTRUCTIONS', 'LESSON1_PRECISION')
@@ -58,3 +59,33 @@ def write_section(path, kind: str, text: str, title: str):
     tmp = path.with_suffix('.tmp')
     tmp.write_text(new)
     os.replace(tmp, path)
+
+
+PHASES = ['data', 'forward + loss', 'backward', 'optimizer step', 'rest of the batch', 'data (validation)',
+          'forward (validation)', 'outside batches']
+
+
+class Phases:
+    "Seconds per phase of one fit, marked by a learner's batch events (`phase_cb`); together they add up to the fit."
+    def __init__(self): self.t, self.s = None, dict.fromkeys(PHASES, 0.)
+    def start(self): self.t = time.perf_counter()
+    def mark(self, phase: str):
+        t = time.perf_counter(); self.s[phase] += t - self.t; self.t = t
+    def waiting(self) -> float:
+        "The share of the fit spent waiting for batches (decoding, cropping, batch augmentation), training and validation."
+        total = sum(self.s.values())
+        return (self.s['data'] + self.s['data (validation)']) / total if total else float('nan')
+
+
+def phase_cb(p: Phases, lib: str):
+    """A callback for a `lib` ('lesson1' or 'fastai') learner, first at every event, that adds the time since the previous
+    event to a phase of `p`. The two libraries name the opening events `begin_*` and `before_*`; the rest alike."""
+    if lib == 'lesson1': from lesson1.learner import Callback; pre = 'begin'
+    else: from fastai.callback.core import Callback; pre = 'before'
+    mark = lambda train, valid: lambda cb: p.mark(train if cb.learn.training else valid)
+    events = {f'{pre}_fit': lambda cb: (p.__init__(), p.start()),
+              f'{pre}_train': mark('outside batches', 'outside batches'), f'{pre}_validate': mark('outside batches', 'outside batches'),
+              f'{pre}_batch': mark('data', 'data (validation)'), 'after_loss': mark('forward + loss', 'forward (validation)'),
+              'after_backward': mark('backward', 'backward'), 'after_step': mark('optimizer step', 'optimizer step'),
+              'after_batch': mark('rest of the batch', 'forward (validation)'), 'after_fit': mark('outside batches', 'outside batches')}
+    return type('PhaseCB', (Callback,), {'order': -100, **events})()

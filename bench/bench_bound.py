@@ -40,30 +40,50 @@ def freeze_body(m: nn.Module):
     for p in m.parameters(): p.requires_grad_(id(p) in keep)
 
 
-def step_seconds(arch: str, bf16: bool, channels_last: bool, bs: int, steps: int, frozen: bool = False) -> float:
-    "Median seconds of `steps` training steps (after one warm-up step); `frozen`: the body frozen, its batchnorm training."
+def prepared(arch: str, channels_last: bool, bs: int, frozen: bool = False) -> tuple:
+    "`(model, x, y, opt)`: a fresh network in training mode (`frozen`: its body frozen, batchnorm training), a random batch, SGD."
     m, x, y = make(arch).train(), torch.randn(bs, 3, 224, 224), torch.randint(0, 37, (bs,))
     if frozen: freeze_body(m)
     if channels_last: m, x = m.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
-    opt, times = torch.optim.SGD([p for p in m.parameters() if p.requires_grad], lr=1e-3), []
-    for i in range(steps + 1):
-        t = time.perf_counter()
-        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16): loss = nn.functional.cross_entropy(m(x), y)
-        loss.backward(); opt.step(); opt.zero_grad()
-        if i: times.append(time.perf_counter() - t)
+    return m, x, y, torch.optim.SGD([p for p in m.parameters() if p.requires_grad], lr=1e-3)
+
+
+def train_step(m, x, y, opt, bf16: bool):
+    "One training step: forward and loss (bf16 autocast if asked), backward, optimiser step."
+    with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16): loss = nn.functional.cross_entropy(m(x).float(), y)
+    loss.backward(); opt.step(); opt.zero_grad()
+
+
+def median_seconds(f, steps: int) -> float:
+    "Median seconds of `steps` calls of `f()`, after one untimed warm-up call."
+    f(); times = []
+    for _ in range(steps):
+        t = time.perf_counter(); f(); times.append(time.perf_counter() - t)
     return statistics.median(times)
+
+
+def step_seconds(arch: str, bf16: bool, channels_last: bool, bs: int, steps: int, frozen: bool = False) -> float:
+    "Median seconds of `steps` training steps (after one warm-up step); `frozen`: the body frozen, its batchnorm training."
+    m, x, y, opt = prepared(arch, channels_last, bs, frozen)
+    return median_seconds(lambda: train_step(m, x, y, opt, bf16), steps)
 
 
 def forward_seconds(arch: str, bf16: bool, channels_last: bool, bs: int, steps: int) -> float:
     "Median seconds of `steps` validation forwards (evaluation mode, no gradients), after one warm-up."
-    m, x = make(arch).eval(), torch.randn(bs, 3, 224, 224)
-    if channels_last: m, x = m.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
-    times = []
-    for i in range(steps + 1):
-        t = time.perf_counter()
+    m, x, _, _ = prepared(arch, channels_last, bs)
+    m.eval()
+    def fwd():
         with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16): m(x)
-        if i: times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    return median_seconds(fwd, steps)
+
+
+def alternating(arch: str, setups: dict, bs: int, steps: int, rounds: int, frozen: bool = False) -> dict:
+    "`{name: [seconds per step of each run]}` for the `setups` (`name: (bf16, channels_last)`), run in alternating order."
+    runs = {k: [] for k in setups}
+    for r in range(rounds):
+        for k in (list(setups) if r % 2 == 0 else list(setups)[::-1]):
+            runs[k].append(step_seconds(arch, *setups[k], bs, steps, frozen))
+    return runs
 
 
 def main():
@@ -79,10 +99,7 @@ def main():
     before, rows = uptime(), []
     for arch in args.models:
         for frozen in (False, True):
-            runs = {k: [] for k in setups}
-            for r in range(args.rounds):
-                for k in (list(setups) if r % 2 == 0 else list(setups)[::-1]):
-                    runs[k].append(step_seconds(arch, *setups[k], args.bs, args.steps, frozen))
+            runs = alternating(arch, setups, args.bs, args.steps, args.rounds, frozen)
             base = statistics.median(runs['fp32, contiguous'])
             for k, ts in runs.items():
                 med = statistics.median(ts)

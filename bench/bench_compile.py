@@ -8,19 +8,15 @@ or fp32 (`fp32`): the first step (for the compiled model, the compilation) and t
 """
 import statistics, sys, time
 import torch
-from torch import nn
-from bench_bound import make   # bench/ is on sys.path when run as a script
+from bench_bound import prepared, train_step   # bench/ is on sys.path when run as a script
 
 
 def run(arch: str, bf16: bool, compiled: bool, steps: int = 4, bs: int = 32) -> tuple[float, float]:
     "Seconds of the first step and the median of the next `steps` steps."
-    m = make(arch).train().to(memory_format=torch.channels_last)
-    x, y = torch.randn(bs, 3, 224, 224).contiguous(memory_format=torch.channels_last), torch.randint(0, 37, (bs,))
-    f, opt, ts = torch.compile(m) if compiled else m, torch.optim.SGD(m.parameters(), lr=1e-3), []
+    m, x, y, opt = prepared(arch, True, bs)
+    f, ts = torch.compile(m) if compiled else m, []
     for _ in range(steps + 1):
-        t = time.perf_counter()
-        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16): loss = nn.functional.cross_entropy(f(x), y)
-        loss.backward(); opt.step(); opt.zero_grad(); ts.append(time.perf_counter() - t)
+        t = time.perf_counter(); train_step(f, x, y, opt, bf16); ts.append(time.perf_counter() - t)
     return ts[0], statistics.median(ts[1:])
 
 

@@ -20,69 +20,19 @@ of it spent in convolutions (forward and backward): what no input pipeline can c
 (AVX2 emulation: the same variables as for bench_train.py, see bench/README.md.)
 """
 from __future__ import annotations
-import argparse, os, sys, time
+import argparse, os, sys
 from pathlib import Path
 
-from _common import cpu_kind, uptime, write_section   # bench/ is on sys.path when run as a script
+from _common import PHASES, Phases, cpu_kind, phase_cb, uptime, write_section   # bench/ is on sys.path when run as a script
 from bench_train import LR, LR_UNFROZEN, fastai_learner, lesson1_learner, timed, versions
-from bench_bound import make
-
-PHASES = ['data', 'forward + loss', 'backward', 'optimizer step', 'rest of the batch', 'data (validation)',
-          'forward (validation)', 'outside batches']
-
-
-class Phases:
-    "Seconds per phase of one fit, from a side's batch events."
-    def __init__(self): self.t, self.s = None, dict.fromkeys(PHASES, 0.)
-    def start(self): self.t = time.perf_counter()
-    def mark(self, phase: str):
-        t = time.perf_counter(); self.s[phase] += t - self.t; self.t = t
-
-
-def lesson1_cb(p: Phases):
-    from lesson1.learner import Callback
-    class PhaseCB(Callback):
-        order = -100   # first at every event
-        def begin_fit(self): p.__init__(); p.start()
-        def begin_train(self): p.mark('outside batches')
-        def begin_validate(self): p.mark('outside batches')
-        def begin_batch(self): p.mark('data' if self.learn.training else 'data (validation)')
-        def after_loss(self): p.mark('forward + loss' if self.learn.training else 'forward (validation)')
-        def after_backward(self): p.mark('backward')
-        def after_step(self): p.mark('optimizer step')
-        def after_batch(self): p.mark('rest of the batch' if self.learn.training else 'forward (validation)')
-        def after_fit(self): p.mark('outside batches')
-    return PhaseCB()
-
-
-def fastai_cb(p: Phases):
-    from fastai.callback.core import Callback
-    class PhaseCB(Callback):
-        order = -100
-        def before_fit(self): p.__init__(); p.start()
-        def before_train(self): p.mark('outside batches')
-        def before_validate(self): p.mark('outside batches')
-        def before_batch(self): p.mark('data' if self.training else 'data (validation)')
-        def after_loss(self): p.mark('forward + loss' if self.training else 'forward (validation)')
-        def after_backward(self): p.mark('backward')
-        def after_step(self): p.mark('optimizer step')
-        def after_batch(self): p.mark('rest of the batch' if self.training else 'forward (validation)')
-        def after_fit(self): p.mark('outside batches')
-    return PhaseCB()
-
+from bench_bound import prepared, train_step
 
 def conv_share(arch: str, bf16: bool, channels_last: bool, bs: int) -> float:
     "Share of one training step on random tensors (after a warm-up step) that torch's profiler puts in convolutions."
-    import torch
     from torch.profiler import profile, ProfilerActivity
-    m, x, y = make(arch).train(), torch.randn(bs, 3, 224, 224), torch.randint(0, 37, (bs,))
-    if channels_last: m, x = m.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
-    opt = torch.optim.SGD(m.parameters(), lr=1e-3)
-    def step():
-        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16): loss = torch.nn.functional.cross_entropy(m(x).float(), y)
-        loss.backward(); opt.step(); opt.zero_grad()
-    step()
-    with profile(activities=[ProfilerActivity.CPU]) as prof: step()
+    m, x, y, opt = prepared(arch, channels_last, bs)
+    train_step(m, x, y, opt, bf16)   # warm-up
+    with profile(activities=[ProfilerActivity.CPU]) as prof: train_step(m, x, y, opt, bf16)
     ev = prof.key_averages()
     total = sum(e.self_cpu_time_total for e in ev)
     return sum(e.self_cpu_time_total for e in ev if 'convolution' in e.key) / total
@@ -95,7 +45,7 @@ def run_model(arch, args, path, files, pat) -> dict:
     L, _ = lesson1_learner(arch, path, files, pat, args.bs, 0)
     F = fastai_learner(arch, path, files, pat, args.bs, 0)
     pl, pf = Phases(), Phases()
-    L.add_cbs(lesson1_cb(pl)); F.add_cb(fastai_cb(pf))
+    L.add_cbs(phase_cb(pl, 'lesson1')); F.add_cb(phase_cb(pf, 'fastai'))
     r = {'precision': repr(L.precision)}
     timed(lambda: L.fit_one_cycle(1, LR)); timed(lambda: F.fit_one_cycle(1, LR))   # warm-up, untimed
     for key, lr in (('frozen', LR), ('unfrozen', LR_UNFROZEN)):

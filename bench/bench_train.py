@@ -38,8 +38,8 @@ from __future__ import annotations
 import argparse, contextlib, io, math, os, platform, statistics, sys, time
 from pathlib import Path
 
-from _common import cpu_kind, uptime, write_section   # bench/ is on sys.path when run as a script
-from bench_bound import step_seconds, forward_seconds
+from _common import Phases, cpu_kind, phase_cb, uptime, write_section   # bench/ is on sys.path when run as a script
+from bench_bound import alternating, forward_seconds
 from _lite0 import lite0_body, STATS as LITE0_STATS
 
 LR, LR_UNFROZEN = 1e-3, slice(1e-5, 1e-3)
@@ -50,43 +50,6 @@ def timed(f) -> float:
     t = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()): f()
     return time.perf_counter() - t
-
-
-class Waits:
-    "Time spent waiting for batches during one fit, from either side's batch events."
-    def __init__(self): self.wait, self.total, self.t = 0., 0., None
-    def start(self): self.t0 = self.t = time.perf_counter()
-    def phase(self): self.t = time.perf_counter()
-    def got_batch(self): self.wait += time.perf_counter() - self.t
-    def done_batch(self): self.t = time.perf_counter()
-    def end(self): self.total = time.perf_counter() - self.t0
-    def share(self) -> float: return self.wait / self.total if self.total else float('nan')
-
-
-def lesson1_wait_cb(w: Waits):
-    from lesson1.learner import Callback
-    class WaitCB(Callback):
-        order = -100   # first at every event
-        def begin_fit(self): w.__init__(); w.start()
-        def begin_train(self): w.phase()
-        def begin_validate(self): w.phase()
-        def begin_batch(self): w.got_batch()
-        def after_batch(self): w.done_batch()
-        def after_fit(self): w.end()
-    return WaitCB()
-
-
-def fastai_wait_cb(w: Waits):
-    from fastai.callback.core import Callback
-    class WaitCB(Callback):
-        order = -100
-        def before_fit(self): w.__init__(); w.start()
-        def before_train(self): w.phase()
-        def before_validate(self): w.phase()
-        def before_batch(self): w.got_batch()
-        def after_batch(self): w.done_batch()
-        def after_fit(self): w.end()
-    return WaitCB()
 
 
 def lesson1_lite0(data):
@@ -132,16 +95,16 @@ def run_model(arch, args, path, files, pat) -> dict:
     torch.manual_seed(42)
     L, how = lesson1_learner(arch, path, files, pat, args.bs, args.workers)
     F = None if args.skip_fastai else fastai_learner(arch, path, files, pat, args.bs, args.workers)
-    wl, wf = Waits(), Waits()
-    L.add_cbs(lesson1_wait_cb(wl))
-    if F: F.add_cb(fastai_wait_cb(wf))
+    wl, wf = Phases(), Phases()
+    L.add_cbs(phase_cb(wl, 'lesson1'))
+    if F: F.add_cb(phase_cb(wf, 'fastai'))
     r = {'lesson1': {}, 'fastai': {}, 'bs': args.bs, 'n_train': len(L.data.train_ds), 'n_valid': len(L.data.valid_ds), 'how': how, 'precision': repr(L.precision), 'pipeline': getattr(L.data, 'pipeline', '')}
     def step(key, fl, ff, acc=True):
         for side, lrn, f, w, accf in (('lesson1', L, fl, wl, lesson1_acc), ('fastai', F, ff, wf, fastai_acc)):
             if lrn is None: continue
-            r[side][key] = timed(f); r[side][key + '_wait'] = w.share()
+            r[side][key] = timed(f); r[side][key + '_wait'] = w.waiting()
             if acc: r[side][key + '_acc'] = accf(lrn)
-            print(f'{arch} {side} {key}: {r[side][key]:.1f}s, waiting for data {w.share():.0%}', flush=True)
+            print(f'{arch} {side} {key}: {r[side][key]:.1f}s, waiting for data {w.waiting():.0%}', flush=True)
     step('cold', lambda: L.fit_one_cycle(1, LR), lambda: F.fit_one_cycle(1, LR))
     step('frozen', lambda: L.fit_one_cycle(1, LR), lambda: F.fit_one_cycle(1, LR))
     L.train_bn = False; L.freeze()   # lesson1 only: the frozen body in evaluation mode, so no backward pass through it
@@ -156,13 +119,10 @@ def run_model(arch, args, path, files, pat) -> dict:
         step('lr_find', lambda: L.lr_find(num_it=20), lambda: F.lr_find(num_it=20, show_plot=False), acc=False)
     if not args.skip_bound:
         bf16, cl = L.precision.dtype is not None, L.precision.channels_last
-        runs = {'fastai': [], 'lesson1': []}
-        for i in range(3):   # alternating, median of 3 runs of 3 steps
-            for side in (('fastai', 'lesson1') if i % 2 == 0 else ('lesson1', 'fastai')):
-                runs[side].append(step_seconds(arch, *((False, False) if side == 'fastai' else (bf16, cl)), args.bs, 3))
-        for side, setup in (('fastai', (False, False)), ('lesson1', (bf16, cl))):
-            r[side]['step'] = statistics.median(runs[side])
-            r[side]['fwd'] = forward_seconds(arch, *setup, args.bs, 3)
+        setups = {'fastai': (False, False), 'lesson1': (bf16, cl)}
+        for side, runs in alternating(arch, setups, args.bs, steps=3, rounds=3).items():
+            r[side]['step'] = statistics.median(runs)
+            r[side]['fwd'] = forward_seconds(arch, *setups[side], args.bs, 3)
         print(f"{arch} bound: step {r['lesson1']['step']:.2f}s (lesson1) vs {r['fastai']['step']:.2f}s (fastai)", flush=True)
     L.freeze(); L.precompute = True
     r['lesson1']['precompute_first'] = timed(lambda: L.fit_one_cycle(1, 1e-2))
